@@ -26,7 +26,12 @@ export type EntryContent =
  * and has no leading `/`, no `.` or `..` segments (e.g. `app/main.py`).
  */
 export type LayerEntry =
-  | { readonly type: "file"; readonly path: string; readonly mode: number; readonly content: EntryContent }
+  | {
+    readonly type: "file";
+    readonly path: string;
+    readonly mode: number;
+    readonly content: EntryContent;
+  }
   | { readonly type: "dir"; readonly path: string; readonly mode: number }
   | { readonly type: "symlink"; readonly path: string; readonly target: string };
 
