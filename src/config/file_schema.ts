@@ -106,6 +106,7 @@ export function readConfigTable(
   const lines: Record<string, number> = {};
   for (const [key, value] of Object.entries(table)) {
     if (key !== "build" && key !== "registry") {
+      _misplacedKey(where, key);
       _unknownKey(where, [], key, ["build", "registry"]);
     }
     if (!_isTable(value)) {
@@ -132,14 +133,14 @@ function _readBuild(
   const seen = new Map<string, string>();
   for (const [key, value] of Object.entries(table)) {
     const canonical = _canonical(key);
-    const name = _buildAliases[canonical] ?? canonical;
+    const name = _own(_buildAliases, canonical) ?? canonical;
     if ((_buildTables as readonly string[]).includes(name)) {
       _noDuplicate(where, ["build"], seen, name, key);
       const field = name as "env" | "labels";
       build[field] = _readStringMap(value, where, ["build", key], field, lines);
       continue;
     }
-    const spec = _buildKeys[name];
+    const spec = _own(_buildKeys, name);
     if (spec === undefined) {
       _unknownKey(where, ["build"], key, [...Object.keys(_buildKeys), ..._buildTables]);
     }
@@ -169,7 +170,7 @@ function _readRegistry(
   const seen = new Map<string, string>();
   for (const [key, value] of Object.entries(table)) {
     const name = _canonical(key);
-    const spec = _registryKeys[name];
+    const spec = _own(_registryKeys, name);
     if (spec === undefined) _unknownKey(where, ["registry"], key, Object.keys(_registryKeys));
     _noDuplicate(where, ["registry"], seen, name, key);
     const converted = spec.convert(value);
@@ -256,6 +257,25 @@ function _unknownKey(
   throw _error(where, [...table, key], `unknown key "${key}" in ${tableText}`, hint);
 }
 
+/** A build or registry key written at the top level (as pycontainer-build's plugins did). */
+function _misplacedKey(where: ConfigTableLocation, key: string): void {
+  const name = _canonical(key);
+  const table = Object.hasOwn(_buildKeys, name) || Object.hasOwn(_buildAliases, name) ||
+      name === "env" || name === "labels"
+    ? "build"
+    : Object.hasOwn(_registryKeys, name)
+    ? "registry"
+    : undefined;
+  if (table === undefined) return;
+  const here = where.root.length === 0 ? "the top level" : `[${where.root.join(".")}]`;
+  throw _error(
+    where,
+    [key],
+    `key "${key}" belongs in [${_tableName(where, [table])}], not ${here}`,
+    `move it under [${_tableName(where, [table])}]`,
+  );
+}
+
 function _error(
   where: ConfigTableLocation,
   path: string[],
@@ -280,6 +300,11 @@ function _tableName(where: ConfigTableLocation, path: string[]): string {
 
 function _tomlKey(key: string): string {
   return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+/** `table[key]` for own properties only, so a key like `constructor` is simply unknown. */
+function _own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 function _canonical(key: string): string {

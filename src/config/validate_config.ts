@@ -69,7 +69,7 @@ export function normalizePlatform(platform: string): string | undefined {
   const os = lower.slice(0, slash);
   const rest = lower.slice(slash + 1);
   if (os !== "linux") return undefined;
-  const arch = _archAliases[rest] ?? rest;
+  const arch = Object.hasOwn(_archAliases, rest) ? _archAliases[rest] ?? rest : rest;
   const canonical = `linux/${arch}`;
   return KNOWN_PLATFORMS.includes(canonical) ? canonical : undefined;
 }

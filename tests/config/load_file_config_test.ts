@@ -305,3 +305,30 @@ test("loadFileConfig() rejects a [tool.pycontainer] that is not a table", async 
     assert.equal(err.exitCode, 2);
   });
 });
+
+test("loadFileConfig() points a top-level build key to its table", async () => {
+  await withProject({ "pyproject.toml": '[tool.pycontainer]\ntag = "app:1"\n' }, async (dir) => {
+    const err = await rejection(() => loadFileConfig(dir));
+    assert.equal(
+      err.message,
+      'pyproject.toml:2: key "tag" belongs in [tool.pycontainer.build], not [tool.pycontainer]',
+    );
+    assert.equal(err.hint, "move it under [tool.pycontainer.build]");
+  });
+  await withProject({ "pycontainer.toml": 'mirror = "m"\n' }, async (dir) => {
+    const err = await rejection(() => loadFileConfig(dir));
+    assert.equal(
+      err.message,
+      'pycontainer.toml:1: key "mirror" belongs in [registry], not the top level',
+    );
+  });
+});
+
+test("loadFileConfig() treats object-prototype names as unknown keys", async () => {
+  for (const key of ["constructor", "toString", "__proto__"]) {
+    await withProject({ "pycontainer.toml": `[build]\n${key} = "x"\n` }, async (dir) => {
+      const err = await rejection(() => loadFileConfig(dir));
+      assert.equal(err.message, `pycontainer.toml:2: unknown key "${key}" in [build]`);
+    });
+  }
+});
