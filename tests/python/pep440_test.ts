@@ -1,16 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  baseVersion,
   compareVersions,
   filterVersions,
   formatSpecifierSet,
   formatVersion,
+  impliesPrereleases,
+  isPostrelease,
+  isPrerelease,
   parseSpecifierSet,
   parseVersion,
+  publicVersion,
   specifierContains,
   tryParseVersion,
 } from "../../src/python/pep440.ts";
 import { PycontainerError } from "../../src/errors.ts";
+import { packagingFixture } from "./_packaging_fixtures.ts";
 
 test("parseVersion() normalises the spellings PEP 440 allows", () => {
   const cases: [string, string][] = [
@@ -100,4 +106,95 @@ test("parseSpecifierSet() rejects malformed clauses with the clause in the messa
     });
   }
   assert.equal(formatSpecifierSet(parseSpecifierSet(" >= 1.0 , == 2.* ")), ">=1.0,==2.*");
+});
+
+// ---- conformance with packaging (tests/fixtures/packaging/*.json) ----
+
+interface VersionFixture {
+  valid: {
+    input: string;
+    normalized: string;
+    public: string;
+    base: string;
+    epoch: number;
+    release: number[];
+    is_prerelease: boolean;
+    is_postrelease: boolean;
+  }[];
+  invalid: string[];
+  ordered_groups: string[][];
+}
+
+test("parseVersion() agrees with packaging on validity and normal form", () => {
+  const fx = packagingFixture<VersionFixture>("versions.json");
+  assert.ok(fx.valid.length > 50);
+  for (const c of fx.valid) {
+    const v = parseVersion(c.input);
+    assert.equal(formatVersion(v), c.normalized, c.input);
+    assert.equal(formatVersion(publicVersion(v)), c.public, c.input);
+    assert.equal(formatVersion(baseVersion(v)), c.base, c.input);
+    assert.equal(v.epoch, c.epoch);
+    assert.deepEqual([...v.release], c.release);
+    assert.equal(isPrerelease(v), c.is_prerelease, c.input);
+    assert.equal(isPostrelease(v), c.is_postrelease, c.input);
+  }
+  for (const bad of fx.invalid) assert.equal(tryParseVersion(bad), undefined, JSON.stringify(bad));
+});
+
+test("compareVersions() orders versions exactly as packaging does", () => {
+  const fx = packagingFixture<VersionFixture>("versions.json");
+  const groups = fx.ordered_groups;
+  for (let i = 0; i < groups.length; i++) {
+    for (let j = 0; j < groups.length; j++) {
+      for (const a of groups[i] ?? []) {
+        for (const b of groups[j] ?? []) {
+          assert.equal(Math.sign(compareVersions(a, b)), Math.sign(i - j), `${a} vs ${b}`);
+        }
+      }
+    }
+  }
+});
+
+interface SpecifierFixture {
+  versions: string[];
+  cases: {
+    spec: string;
+    prereleases: boolean | null;
+    contains_pre_true: string[];
+    contains_pre_false: string[];
+    filter_default: string[];
+    filter_finals_excluded: string[];
+  }[];
+  invalid: string[];
+}
+
+test("specifierContains() matches packaging for every specifier and version", () => {
+  const fx = packagingFixture<SpecifierFixture>("specifiers.json");
+  for (const c of fx.cases) {
+    const set = parseSpecifierSet(c.spec);
+    const yes = fx.versions.filter((v) => specifierContains(set, v, { prereleases: true }));
+    assert.deepEqual(yes, c.contains_pre_true, `${c.spec} prereleases=true`);
+    const no = fx.versions.filter((v) => specifierContains(set, v, { prereleases: false }));
+    assert.deepEqual(no, c.contains_pre_false, `${c.spec} prereleases=false`);
+    assert.equal(impliesPrereleases(set), c.prereleases === true, `${c.spec} implies prereleases`);
+  }
+});
+
+test("filterVersions() matches packaging's SpecifierSet.filter()", () => {
+  const fx = packagingFixture<SpecifierFixture>("specifiers.json");
+  const laterOnly = fx.versions.filter((v) =>
+    !isPrerelease(parseVersion(v)) || compareVersions(v, "1.1a1") >= 0
+  );
+  for (const c of fx.cases) {
+    const set = parseSpecifierSet(c.spec);
+    assert.deepEqual(filterVersions(set, fx.versions), c.filter_default, c.spec);
+    assert.deepEqual(filterVersions(set, laterOnly), c.filter_finals_excluded, c.spec);
+  }
+});
+
+test("parseSpecifierSet() rejects what packaging rejects", () => {
+  const fx = packagingFixture<SpecifierFixture>("specifiers.json");
+  for (const bad of fx.invalid) {
+    assert.throws(() => parseSpecifierSet(bad), PycontainerError, JSON.stringify(bad));
+  }
 });
