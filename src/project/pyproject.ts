@@ -58,7 +58,7 @@ export interface PyprojectFacts {
   readonly guiScripts: Readonly<Record<string, string>>;
   /** `[dependency-groups]` (PEP 735). */
   readonly dependencyGroups: Readonly<Record<string, readonly GroupItem[]>>;
-  /** The raw `[tool]` table, for readers of `[tool.pycontainer]` and lock tools. */
+  /** The raw `[tool]` table as parsed (null-prototype objects), for `[tool.*]` readers. */
   readonly tool: Readonly<Record<string, unknown>>;
 }
 
@@ -249,7 +249,7 @@ class _Fields {
     for (const [name, value] of Object.entries(x)) {
       if (typeof value !== "string") this.fail(`${key}.${name}`, "a string");
     }
-    return x as Record<string, string>;
+    return { ...x } as Record<string, string>;
   }
 
   listTable(t: _Table, k: string): Record<string, string[]> {
