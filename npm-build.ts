@@ -1,0 +1,411 @@
+/**
+ * Builds the npm package from the Deno sources, without dnt (JSR isn't reachable here): the
+ * TypeScript compiler in node_modules emits ESM JavaScript and `.d.ts` files into `npm/esm/`,
+ * and `npm/package.json` is generated from deno.json (name, version, exports, the `npm:` import
+ * map as dependencies) with a `pycontainer` bin.
+ *
+ * The unit tests are compiled too (`npm/esm/tests/`, left out of the packed tarball) so that
+ * `node --test` runs them on Node 20 against the compiled code. After emitting, the build checks
+ * that every deno.json export is an npm export with the same exported names.
+ *
+ * Usage: `deno run -A npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`
+ * (default DIR: `npm/`).
+ *
+ * Package name: the JSR-style name `@x/pycontainer` from deno.json would need the npm scope `x`,
+ * which isn't ours, so the npm package is published unscoped as `pycontainer`.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+/** The npm package name (unscoped: the npm scope `x` of `@x/pycontainer` isn't ours). */
+export const NPM_NAME = "pycontainer";
+
+/** The parts of deno.json that the npm package is generated from. */
+export interface DenoJson {
+  /** JSR name, e.g. `@x/pycontainer`. */
+  name: string;
+  /** Semver version of the package. */
+  version: string;
+  /** Export map: subpath → `./file.ts`. */
+  exports: Record<string, string>;
+  /** Import map: bare name → `npm:name@range`. */
+  imports?: Record<string, string>;
+}
+
+/** One conditional export entry of the generated package.json. */
+export interface NpmExport {
+  /** The `.d.ts` file. */
+  types: string;
+  /** The ESM `.js` file. */
+  default: string;
+}
+
+/**
+ * Maps deno.json `imports` to package.json `dependencies`: `npm:x@1.2.3` → `"x": "1.2.3"`,
+ * `npm:@s/x@^1` → `"@s/x": "^1"`.
+ *
+ * @param imports The deno.json import map.
+ * @returns The dependencies object, sorted by name.
+ * @throws Error for an import that isn't an `npm:` specifier with a version.
+ *
+ * @example
+ * ```ts
+ * import { npmDependencies } from "./npm-build.ts";
+ * const deps = npmDependencies({ pako: "npm:pako@2.1.0" });
+ * console.assert(deps.pako === "2.1.0");
+ * ```
+ */
+export function npmDependencies(imports: Record<string, string>): Record<string, string> {
+  const deps: Record<string, string> = {};
+  for (const [key, target] of Object.entries(imports).sort(([a], [b]) => a.localeCompare(b))) {
+    const m = /^npm:\/?((?:@[^/@]+\/)?[^/@]+)@([^/]+)(\/.*)?$/.exec(target);
+    if (m === null) {
+      throw new Error(
+        `deno.json imports["${key}"] = "${target}" is not an npm:name@version specifier; ` +
+          "the npm package can only depend on npm packages",
+      );
+    }
+    const [, name = "", range = ""] = m;
+    const existing = deps[name];
+    if (existing !== undefined && existing !== range) {
+      throw new Error(`deno.json imports name ${name} twice with different versions`);
+    }
+    deps[name] = range;
+  }
+  return deps;
+}
+
+/**
+ * Maps deno.json `exports` (`./file.ts`) to package.json `exports` under `./esm/`.
+ *
+ * @param exports The deno.json export map.
+ * @returns Subpath → `{ types, default }` pointing into `./esm/`.
+ *
+ * @example
+ * ```ts
+ * import { npmExports } from "./npm-build.ts";
+ * const map = npmExports({ ".": "./mod.ts" });
+ * console.assert(map["."]?.default === "./esm/mod.js");
+ * ```
+ */
+export function npmExports(exports: Record<string, string>): Record<string, NpmExport> {
+  const out: Record<string, NpmExport> = {};
+  for (const [subpath, file] of Object.entries(exports)) {
+    if (!/^\.\/.+\.ts$/.test(file)) {
+      throw new Error(`deno.json exports["${subpath}"] = "${file}" must be a ./path/to/file.ts`);
+    }
+    const base = `./esm/${file.slice(2, -3)}`;
+    out[subpath] = { types: `${base}.d.ts`, default: `${base}.js` };
+  }
+  return out;
+}
+
+/**
+ * Generates the npm package.json from deno.json.
+ *
+ * @param deno The parsed deno.json.
+ * @returns The package.json object (name, version, type, exports, bin, dependencies, engines).
+ *
+ * @example
+ * ```ts
+ * import { packageJson } from "./npm-build.ts";
+ * const pkg = packageJson({ name: "@x/pycontainer", version: "1.0.0", exports: { ".": "./mod.ts" } });
+ * console.assert(pkg.version === "1.0.0" && pkg.type === "module");
+ * ```
+ */
+export function packageJson(deno: DenoJson): Record<string, unknown> {
+  const exports = npmExports(deno.exports);
+  const main = exports["."];
+  return {
+    name: NPM_NAME,
+    version: deno.version,
+    description:
+      "Build OCI container images for Python projects without Docker: no Dockerfile, no pip on the host.",
+    keywords: ["oci", "container", "image", "python", "docker", "build"],
+    license: "MIT",
+    type: "module",
+    ...(main === undefined ? {} : { main: main.default, types: main.types }),
+    exports,
+    bin: { pycontainer: "./bin/pycontainer.js" },
+    dependencies: npmDependencies(deno.imports ?? {}),
+    engines: { node: ">=20" },
+  };
+}
+
+/**
+ * Rewrites relative `.ts` specifiers in an emitted `.d.ts` file to `.js` (tsc's
+ * `rewriteRelativeImportExtensions` only rewrites the JavaScript).
+ *
+ * @param text The `.d.ts` source.
+ * @returns The source with `"./x.ts"` / `"../x.ts"` string literals ending in `.js` instead.
+ *
+ * @example
+ * ```ts
+ * import { rewriteDtsSpecifiers } from "./npm-build.ts";
+ * const out = rewriteDtsSpecifiers('export * from "./src/errors.ts";');
+ * console.assert(out === 'export * from "./src/errors.js";');
+ * ```
+ */
+export function rewriteDtsSpecifiers(text: string): string {
+  return text.replace(/(["'])(\.{1,2}\/[^"'\n]*?)\.(m|c)?ts\1/g, (_all, q, path, mc) => {
+    return `${q}${path}.${mc ?? ""}js${q}`;
+  });
+}
+
+const BIN = `#!/usr/bin/env node
+// The pycontainer command: runs the CLI module (esm/cli.js) with this process's arguments.
+import { main } from "../esm/cli.js";
+process.exitCode = await main(process.argv.slice(2));
+`;
+
+const NPMIGNORE = `# Compiled tests are for \`node --test\` in the repository, not for users.
+esm/tests/
+*.tsbuildinfo
+`;
+
+async function _listTs(
+  dir: string,
+  skip: (rel: string) => boolean,
+  root: string,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    const rel = relative(root, full).split(sep).join("/");
+    if (skip(rel)) continue;
+    if (entry.isDirectory()) out.push(...await _listTs(full, skip, root));
+    else if (entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
+      out.push(full);
+    }
+  }
+  return out;
+}
+
+async function _walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...await _walk(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+function _run(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.error !== undefined) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** Options of {@linkcode buildNpm}. */
+export interface BuildNpmOptions {
+  /** Repository root (has deno.json). */
+  root: string;
+  /** Output directory, replaced entirely. */
+  outDir: string;
+  /** Also compile tests/ (minus tests/npm/) into `esm/tests/` for `node --test`. */
+  tests: boolean;
+  /** Compile with tsc's `isolatedDeclarations` (every export explicitly typed). */
+  isolatedDeclarations?: boolean;
+}
+
+/**
+ * Emits the npm package: compiles with tsc, writes package.json, bin wrapper and README, and
+ * checks that the npm exports match deno.json's.
+ *
+ * @param opts Repository root, output directory, whether to compile tests.
+ * @returns The generated package.json.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildNpm } from "./npm-build.ts";
+ * await buildNpm({ root: ".", outDir: "npm", tests: true });
+ * ```
+ */
+export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, unknown>> {
+  const root = resolve(opts.root);
+  const outDir = resolve(opts.outDir);
+  const deno = JSON.parse(await readFile(join(root, "deno.json"), "utf8")) as DenoJson;
+  const denoCompiler = (JSON.parse(await readFile(join(root, "deno.json"), "utf8")) as {
+    compilerOptions?: Record<string, unknown>;
+  }).compilerOptions ?? {};
+
+  const entries = Object.values(deno.exports).map((f) => join(root, f));
+  for (const f of entries) {
+    if (!existsSync(f)) {
+      throw new Error(`deno.json exports ${relative(root, f)}, which doesn't exist`);
+    }
+  }
+  const sources = [
+    ...entries,
+    ...await _listTs(join(root, "src"), () => false, root),
+  ];
+  if (opts.tests && existsSync(join(root, "tests"))) {
+    sources.push(
+      ...await _listTs(
+        join(root, "tests"),
+        (rel) => rel === "tests/npm" || rel === "tests/fixtures",
+        root,
+      ),
+    );
+  }
+
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(join(outDir, "esm"), { recursive: true });
+
+  const work = await mkdtemp(join(tmpdir(), "pycontainer-npm-build-"));
+  try {
+    const tsconfig = {
+      compilerOptions: {
+        ...denoCompiler,
+        types: ["node"],
+        typeRoots: [join(root, "node_modules", "@types")],
+        target: "ES2022",
+        lib: ["ES2023"],
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        rewriteRelativeImportExtensions: true,
+        allowImportingTsExtensions: true,
+        verbatimModuleSyntax: true,
+        // isolatedDeclarations (explicit types on every export, JSR's "no slow types") is opt-in
+        // until all of src/ satisfies it: `--isolated-declarations`.
+        isolatedDeclarations: opts.isolatedDeclarations === true,
+        declaration: true,
+        skipLibCheck: true,
+        rootDir: root,
+        outDir: join(outDir, "esm"),
+        newLine: "lf",
+      },
+      files: sources,
+    };
+    await writeFile(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+    _run("node", [
+      join(root, "node_modules", "typescript", "bin", "tsc"),
+      "-p",
+      join(work, "tsconfig.json"),
+    ], root);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+
+  for (const file of await _walk(join(outDir, "esm"))) {
+    if (file.endsWith(".d.ts")) {
+      if (file.startsWith(join(outDir, "esm", "tests") + sep)) {
+        await rm(file);
+        continue;
+      }
+      const text = await readFile(file, "utf8");
+      const rewritten = rewriteDtsSpecifiers(text);
+      if (rewritten !== text) await writeFile(file, rewritten);
+    }
+  }
+  // Test fixtures and other non-TypeScript files the tests read next to themselves.
+  if (opts.tests && existsSync(join(root, "tests"))) {
+    for (const file of await _walk(join(root, "tests"))) {
+      const rel = relative(root, file);
+      if (file.endsWith(".ts") || rel.startsWith(join("tests", "npm") + sep)) continue;
+      await mkdir(dirname(join(outDir, "esm", rel)), { recursive: true });
+      await cp(file, join(outDir, "esm", rel));
+    }
+  }
+
+  const pkg = packageJson(deno);
+  await writeFile(join(outDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
+  await mkdir(join(outDir, "bin"), { recursive: true });
+  await writeFile(join(outDir, "bin", "pycontainer.js"), BIN, { mode: 0o755 });
+  await writeFile(join(outDir, ".npmignore"), NPMIGNORE);
+  for (const doc of ["README.md", "LICENSE"]) {
+    if (existsSync(join(root, doc))) await cp(join(root, doc), join(outDir, doc));
+  }
+  await _checkExports(root, outDir, deno, pkg);
+  return pkg;
+}
+
+/** npm exports == deno.json exports: same subpaths, files present, same exported names. */
+async function _checkExports(
+  root: string,
+  outDir: string,
+  deno: DenoJson,
+  pkg: Record<string, unknown>,
+): Promise<void> {
+  const npm = pkg.exports as Record<string, NpmExport>;
+  const denoKeys = Object.keys(deno.exports).sort();
+  const npmKeys = Object.keys(npm).sort();
+  if (JSON.stringify(denoKeys) !== JSON.stringify(npmKeys)) {
+    throw new Error(
+      `npm exports ${npmKeys.join(",")} differ from deno.json exports ${denoKeys.join(",")}`,
+    );
+  }
+  for (const [subpath, target] of Object.entries(npm)) {
+    for (const file of [target.types, target.default]) {
+      const st = await stat(join(outDir, file)).catch(() => undefined);
+      if (st === undefined || !st.isFile()) {
+        throw new Error(`npm export "${subpath}" points at ${file}, which was not emitted`);
+      }
+    }
+    const srcNames = Object.keys(await import(join(root, deno.exports[subpath] ?? ""))).sort();
+    const jsPath = join(outDir, target.default);
+    const script = `const m = await import(${JSON.stringify(jsPath)}); ` +
+      `console.log(JSON.stringify(Object.keys(m).sort()));`;
+    const out = _run("node", ["--input-type=module", "-e", script], outDir);
+    const npmNames = JSON.parse(out.trim().split("\n").pop() ?? "[]") as string[];
+    if (JSON.stringify(srcNames) !== JSON.stringify(npmNames)) {
+      throw new Error(
+        `npm export "${subpath}" exports [${npmNames.join(", ")}] but ` +
+          `${deno.exports[subpath]} exports [${srcNames.join(", ")}]`,
+      );
+    }
+  }
+}
+
+function _parseArgs(argv: string[]): { outDir: string; tests: boolean; isolated: boolean } {
+  let outDir = "npm";
+  let tests = true;
+  let isolated = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--out") outDir = argv[++i] ?? outDir;
+    else if (a?.startsWith("--out=")) outDir = a.slice(6);
+    else if (a === "--no-tests") tests = false;
+    else if (a === "--isolated-declarations") isolated = true;
+    else {
+      throw new Error(
+        `unknown argument ${a}; usage: npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`,
+      );
+    }
+  }
+  return { outDir, tests, isolated };
+}
+
+if ((import.meta as ImportMeta & { main?: boolean }).main === true) {
+  const root = dirname(fileURLToPath(import.meta.url));
+  try {
+    const { outDir, tests, isolated } = _parseArgs(process.argv.slice(2));
+    const started = Date.now();
+    const pkg = await buildNpm({
+      root,
+      outDir: resolve(root, outDir),
+      tests,
+      isolatedDeclarations: isolated,
+    });
+    console.log(
+      `npm-build: ${pkg.name}@${pkg.version} → ${
+        relative(process.cwd(), resolve(root, outDir)) || "."
+      }` +
+        ` (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  } catch (err) {
+    console.error(`npm-build: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
