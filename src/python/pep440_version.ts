@@ -6,6 +6,9 @@
  *
  * Specifiers (`>=1,<2`) live in `pep440.ts`, which also re-exports everything here.
  *
+ * Numbers are JavaScript numbers: components above 2^53 (16+ digits, unseen on PyPI in
+ * practice) lose precision, where Python's integers would not.
+ *
  * @module
  */
 

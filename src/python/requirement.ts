@@ -7,7 +7,13 @@
  */
 
 import { PycontainerError } from "../errors.ts";
-import { formatMarker, type Marker, parseMarkerExpression } from "./markers.ts";
+import {
+  evaluateMarker,
+  formatMarker,
+  type Marker,
+  type MarkerEnvironment,
+  parseMarkerExpression,
+} from "./markers.ts";
 import { normalizeName } from "./names.ts";
 import { parseSpecifierSet, type SpecifierSet } from "./pep440.ts";
 import { Tokenizer } from "./pep508_tokenizer.ts";
@@ -199,4 +205,37 @@ export function formatRequirement(r: Requirement): string {
   }
   if (r.marker !== undefined) s += `${r.url !== undefined ? " " : ""}; ${formatMarker(r.marker)}`;
   return s;
+}
+
+/**
+ * Whether a dependency applies in an environment, the way pip reads `Requires-Dist`: without
+ * requested extras the marker is evaluated with `extra == ""`; with extras it applies when the
+ * marker holds for any one of them.
+ *
+ * @param r The requirement (e.g. one `Requires-Dist` line).
+ * @param env The target's marker environment.
+ * @param extras The extras requested of the package that declared it.
+ * @returns `true` when it must be installed.
+ * @throws {PycontainerError} When the marker cannot be evaluated.
+ *
+ * @example
+ * ```ts
+ * import { markerEnvironmentFor } from "./markers.ts";
+ * import { parseRequirement, requirementApplies } from "./requirement.ts";
+ * const env = markerEnvironmentFor({ pythonFullVersion: "3.12.7", arch: "amd64" });
+ * const r = parseRequirement('PySocks!=1.5.7,>=1.5.6; extra == "socks"');
+ * console.assert(!requirementApplies(r, env));
+ * console.assert(requirementApplies(r, env, ["Socks"]));
+ * ```
+ */
+export function requirementApplies(
+  r: Requirement,
+  env: MarkerEnvironment,
+  extras: Iterable<string> = [],
+): boolean {
+  const marker = r.marker;
+  if (marker === undefined) return true;
+  const list = [...extras];
+  if (list.length === 0) return evaluateMarker(marker, env, { extra: "" });
+  return list.some((extra) => evaluateMarker(marker, env, { extra }));
 }

@@ -198,3 +198,34 @@ test("parseSpecifierSet() rejects what packaging rejects", () => {
     assert.throws(() => parseSpecifierSet(bad), PycontainerError, JSON.stringify(bad));
   }
 });
+
+interface CombinatorialFixture {
+  versions: string[];
+  ordered_groups: string[][];
+  specs: { spec: string; pre_true: string; pre_false: string }[];
+}
+
+test("compareVersions() and specifierContains() match packaging on a combinatorial corpus", () => {
+  const fx = packagingFixture<CombinatorialFixture>("combinatorial.json");
+  const rank = new Map<string, number>();
+  fx.ordered_groups.forEach((g, i) => g.forEach((v) => rank.set(v, i)));
+  const sorted = [...fx.versions].sort(compareVersions);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1] as string;
+    const b = sorted[i] as string;
+    assert.ok((rank.get(a) ?? -1) <= (rank.get(b) ?? -1), `${a} sorts before ${b}`);
+    assert.equal(compareVersions(a, b) === 0, rank.get(a) === rank.get(b), `${a} == ${b}`);
+  }
+  const parsed = fx.versions.map((v) => parseVersion(v));
+  for (const row of fx.specs) {
+    const set = parseSpecifierSet(row.spec);
+    const bits = (prereleases: boolean) =>
+      fx.versions.map((v, i) =>
+        specifierContains(set, row.spec.startsWith("===") ? v : parsed[i] ?? v, { prereleases })
+          ? "1"
+          : "0"
+      ).join("");
+    assert.equal(bits(true), row.pre_true, `${row.spec} prereleases=true`);
+    assert.equal(bits(false), row.pre_false, `${row.spec} prereleases=false`);
+  }
+});

@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatRequirement, parseRequirement } from "../../src/python/requirement.ts";
-import { formatMarker } from "../../src/python/markers.ts";
+import {
+  formatRequirement,
+  parseRequirement,
+  requirementApplies,
+} from "../../src/python/requirement.ts";
+import { formatMarker, markerEnvironmentFor } from "../../src/python/markers.ts";
 import { PycontainerError } from "../../src/errors.ts";
 import { packagingFixture } from "./_packaging_fixtures.ts";
 
@@ -72,4 +76,19 @@ test("parseRequirement() normalises the name and keeps the direct URL", () => {
     formatRequirement(parseRequirement("a [x,y] ( >=1 , <2 ) ; extra=='t'")),
     'a[x,y]>=1,<2; extra == "t"',
   );
+});
+
+test("requirementApplies() evaluates Requires-Dist markers per requested extra", () => {
+  const env = markerEnvironmentFor({ pythonFullVersion: "3.12.7", arch: "arm64" });
+  const socks = parseRequirement('PySocks>=1.5.6; extra == "socks" and python_version >= "3.8"');
+  assert.equal(requirementApplies(socks, env), false);
+  assert.equal(requirementApplies(socks, env, ["use-chardet"]), false);
+  assert.equal(requirementApplies(socks, env, ["use-chardet", "SOCKS"]), true);
+  const uvloop = parseRequirement(
+    'uvloop>=0.14.0,!=0.15.0,!=0.15.1; sys_platform != "win32" and (sys_platform != "cygwin" and platform_python_implementation != "PyPy") and extra == "standard"',
+  );
+  assert.equal(requirementApplies(uvloop, env, ["standard"]), true);
+  assert.equal(requirementApplies(parseRequirement("idna"), env, ["x"]), true);
+  const x86 = parseRequirement('pkg; platform_machine == "x86_64"');
+  assert.equal(requirementApplies(x86, env), false);
 });
