@@ -121,7 +121,8 @@ async function _walkDir(
   dirExcluded: boolean,
 ): Promise<void> {
   const names = (await readdir(absDir)).sort(_compare);
-  for (const name of names) {
+  const stats = await Promise.all(names.map((name) => lstat(join(absDir, name), { bigint: true })));
+  for (const [i, name] of names.entries()) {
     const rel = relDir === "" ? name : `${relDir}/${name}`;
     const abs = join(absDir, name);
     if (rel === w.outputRel) {
@@ -129,7 +130,7 @@ async function _walkDir(
       continue;
     }
     const decision = decideIgnore(w.rules, rel, parent);
-    const st = await lstat(abs, { bigint: true });
+    const st = stats[i]!;
     if (st.isDirectory()) {
       if (decision.excluded && !mustDescend(w.rules, rel)) {
         w.excluded.push({ path: rel + "/", reason: _reason(decision.rule) });

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { collectAppFiles } from "../../src/project/app_files.ts";
@@ -303,7 +305,7 @@ test("collectAppFiles() streams big files in chunks with the exact size", async 
     assert.equal(e.content.size, 300_000);
     let total = 0;
     let chunks = 0;
-    const hash = (await import("node:crypto")).createHash("sha256");
+    const hash = createHash("sha256");
     for await (const c of e.content.open()) {
       total += c.byteLength;
       chunks++;
@@ -313,7 +315,7 @@ test("collectAppFiles() streams big files in chunks with the exact size", async 
     assert.ok(chunks >= 5);
     assert.equal(
       hash.digest("hex"),
-      (await import("node:crypto")).createHash("sha256").update(big).digest("hex"),
+      createHash("sha256").update(big).digest("hex"),
     );
   } finally {
     await p.remove();
