@@ -1,0 +1,295 @@
+/**
+ * The build orchestrator: configuration → project facts → plan → base image → layers →
+ * image config and manifest → OCI layout. Each step is a function from the previous step's
+ * data; this file only sequences them and reports progress through events.
+ *
+ * Blobs flow through the content-addressed blob store (the cache directory): base layers are
+ * downloaded into it once, new layers are written into it, and the OCI layout writer copies
+ * from it (skipping blobs the output already has, removing ones nothing references).
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { loadFileConfig } from "../config/load_file_config.ts";
+import { type ConfigOverrides, mergeConfig } from "../config/merge_config.ts";
+import type { BuildConfig } from "../config/types.ts";
+import {
+  assertBaseConsistent,
+  composeImageConfig,
+  composeManifest,
+  type NewLayer,
+} from "../image/compose.ts";
+import { writeLayer } from "../layer/tar_writer.ts";
+import { describeBytes } from "../oci/digest.ts";
+import { MediaType } from "../oci/media_types.ts";
+import { formatPlatform } from "../oci/platform.ts";
+import { parseReference } from "../oci/reference.ts";
+import type { Descriptor, ImageIndex, Platform } from "../oci/types.ts";
+import { readProject } from "../project/facts.ts";
+import { type BaseImage, resolveBaseImage } from "../registry/base_image.ts";
+import { type BlobSource, chainBlobSources, memoryBlobSource } from "../store/blob_source.ts";
+import { RegistryClient, type RegistryEvent } from "../registry/client.ts";
+import { BlobStore } from "../store/blob_store.ts";
+import { writeOciLayout } from "../store/layout_writer.ts";
+import { type BuildEventSink, ignoreEvents } from "./events.ts";
+import { type BuildPlan, planBuild } from "./plan.ts";
+
+/** What to build: the project and the options that were given (unset = not given). */
+export interface BuildRequest {
+  /** Project directory. Default: the current directory. */
+  context?: string;
+  /** Options given by flags or the API; they win over files. */
+  overrides?: ConfigOverrides;
+  /** Explicit config file instead of `<context>/pycontainer.toml`. */
+  configFile?: string;
+  /** Environment variables (`SOURCE_DATE_EPOCH`, `PYCONTAINER_*`, `DOCKER_CONFIG`…). Default: `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Plan only: read the project and configuration, write nothing, contact no registry. */
+  dryRun?: boolean;
+  /** Progress events. */
+  onEvent?: BuildEventSink;
+  /** Blob cache directory. Default: `$PYCONTAINER_CACHE_DIR` or the user's cache directory. */
+  cacheDir?: string;
+  /** Who gave the overrides, for messages: flags (`cli`) or the API (`api`). */
+  origin?: "cli" | "api";
+}
+
+/** One layer of a built image. */
+export interface BuiltLayer {
+  /** `sha256:…` of the gzip blob. */
+  digest: string;
+  /** `sha256:…` of the uncompressed tar (only known for layers we built). */
+  diffId?: string;
+  /** Blob size in bytes. */
+  size: number;
+  /** `base` for layers of the base image, otherwise what the layer holds. */
+  source: string;
+}
+
+/** One platform's image. */
+export interface BuiltImage {
+  /** `os/arch[/variant]`. */
+  platform: string;
+  /** Manifest digest. */
+  manifestDigest: string;
+  /** Config digest. */
+  configDigest: string;
+  /** Layers, bottom to top. */
+  layers: BuiltLayer[];
+  /** Sum of layer and config sizes. */
+  size: number;
+}
+
+/** The result of a build. */
+export interface BuildResult {
+  /** The digest tags point at: the manifest (one platform) or the image index (several). */
+  digest: string;
+  /** The media type of {@linkcode BuildResult.digest}. */
+  mediaType: string;
+  /** Full references the image was tagged with. */
+  tags: string[];
+  /** Output OCI layout directory (absent for a dry run). */
+  output?: string;
+  /** Base image as resolved: `reference@digest` per platform. */
+  base: { reference: string; digest?: string }[];
+  /** One entry per platform. */
+  images: BuiltImage[];
+  /** The plan that was executed. */
+  plan: BuildPlan;
+}
+
+/**
+ * Builds an image from a Python project into an OCI layout.
+ *
+ * @param request The project, options and callbacks.
+ * @returns Digests, tags and layers of what was built.
+ * @throws {PycontainerError} with a message and a hint for every expected failure.
+ *
+ * @example
+ * ```ts ignore
+ * import { build } from "./build.ts";
+ * const result = await build({ context: "myapp", overrides: { build: { tags: ["myapp:dev"] } } });
+ * console.log(result.digest);
+ * ```
+ */
+export async function build(request: BuildRequest = {}): Promise<BuildResult> {
+  const env = request.env ?? process.env;
+  const emit = request.onEvent ?? ignoreEvents;
+  const config = await loadConfig(request, env);
+  for (const [key, source] of Object.entries(config.sources)) {
+    emit({ type: "detail", message: `${key} from ${source}` });
+  }
+  const output = config.build.output ?? resolve(config.context, "dist", "image");
+  const project = await readProject(config.context, { outputDir: output });
+  for (const x of project.files.excluded) {
+    emit({ type: "detail", message: `excluded ${x.path}: ${x.reason}` });
+  }
+  for (const w of project.files.warnings) emit({ type: "warning", message: w });
+  const plan = planBuild({ config, project, env });
+  for (const w of plan.python.warnings) emit({ type: "warning", message: w });
+  emit({ type: "detail", message: plan.python.reason });
+  emit({ type: "detail", message: plan.commandReason });
+  if (request.dryRun) {
+    return { digest: "", mediaType: "", tags: plan.tags, base: [], images: [], plan };
+  }
+
+  const store = request.cacheDir ? new BlobStore(request.cacheDir) : BlobStore.default(env);
+  const appLayer = await buildLayer(store, plan, emit);
+  const memory: Uint8Array[] = [];
+  const sources: BlobSource[] = [store];
+  const client = new RegistryClient({
+    env,
+    mirror: config.registry.mirror,
+    insecure: config.registry.insecure,
+    onEvent: (e) => emit({ type: "detail", message: describeRegistryEvent(e) }),
+  });
+  const images: BuiltImage[] = [];
+  const bases: BuildResult["base"] = [];
+  const manifests: Descriptor[] = [];
+  for (const platform of plan.platforms) {
+    emit({ type: "info", message: `resolving ${plan.baseImage} for ${formatPlatform(platform)}` });
+    const base = await resolveBaseImage(plan.baseImage, platform, { client, store, env });
+    bases.push(
+      base.manifestDigest
+        ? { reference: base.reference, digest: base.manifestDigest }
+        : { reference: base.reference },
+    );
+    sources.push(base.blobSource);
+    assertBaseConsistent(base.config.value, base.layers, base.reference);
+    const image = composeImage(plan, platform, base, appLayer, memory);
+    manifests.push(image.descriptor);
+    images.push(image.built);
+  }
+  const top = manifests.length === 1 ? manifests[0]! : indexFor(manifests, plan, memory);
+  emit({ type: "info", message: `writing ${plan.output}` });
+  await writeOciLayout(plan.output, {
+    manifests: [...new Set(plan.tags.map(layoutTag))].map((tag) => ({ descriptor: top, tag })),
+    blobs: chainBlobSources(memoryBlobSource(memory), ...sources),
+  });
+  return {
+    digest: top.digest,
+    mediaType: top.mediaType,
+    tags: plan.tags,
+    output: plan.output,
+    base: bases,
+    images,
+    plan,
+  };
+}
+
+async function loadConfig(
+  request: BuildRequest,
+  env: Record<string, string | undefined>,
+): Promise<BuildConfig> {
+  const context = resolve(request.context ?? ".");
+  const files = await loadFileConfig(
+    context,
+    request.configFile === undefined ? {} : { configFile: request.configFile },
+  );
+  return mergeConfig(context, request.overrides ?? {}, files, {
+    env,
+    origin: request.origin ?? "api",
+  });
+}
+
+async function buildLayer(
+  store: BlobStore,
+  plan: BuildPlan,
+  emit: BuildEventSink,
+): Promise<NewLayer> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const [digests, descriptor] = await Promise.all([
+    writeLayer(plan.appEntries, writable, { mtime: plan.epoch }),
+    store.put(readable, MediaType.ociLayerGzip),
+  ]);
+  emit({
+    type: "layer",
+    name: "app files",
+    digest: digests.digest,
+    size: digests.size,
+    state: "built",
+  });
+  return { diffId: digests.diffId, descriptor, createdBy: "pycontainer: app files" };
+}
+
+function composeImage(
+  plan: BuildPlan,
+  platform: Platform,
+  base: BaseImage,
+  appLayer: NewLayer,
+  memory: Uint8Array[],
+): { descriptor: Descriptor; built: BuiltImage } {
+  const layers = [appLayer];
+  const config = composeImageConfig({
+    base: base.kind === "scratch" ? undefined : base.config.value,
+    platform,
+    settings: plan.settings,
+    layers,
+    created: plan.created,
+  });
+  const configBytes = json(config);
+  const configDescriptor = describeBytes(configBytes, MediaType.ociConfig);
+  const annotations = { ...plan.annotations };
+  if (base.manifestDigest) {
+    annotations["org.opencontainers.image.base.name"] = base.reference;
+    annotations["org.opencontainers.image.base.digest"] = base.manifestDigest;
+  }
+  annotations["org.opencontainers.image.created"] = plan.created;
+  const manifest = composeManifest(configDescriptor, base.layers, layers, annotations);
+  const manifestBytes = json(manifest);
+  memory.push(configBytes, manifestBytes);
+  const actual: Platform = { os: config.os, architecture: config.architecture };
+  if (config.variant) actual.variant = config.variant;
+  const descriptor: Descriptor = {
+    ...describeBytes(manifestBytes, MediaType.ociManifest),
+    platform: actual,
+  };
+  const builtLayers: BuiltLayer[] = [
+    ...base.layers.map((l) => ({ digest: l.digest, size: l.size, source: "base" })),
+    {
+      digest: appLayer.descriptor.digest,
+      diffId: appLayer.diffId,
+      size: appLayer.descriptor.size,
+      source: "app files",
+    },
+  ];
+  return {
+    descriptor,
+    built: {
+      platform: formatPlatform(actual),
+      manifestDigest: descriptor.digest,
+      configDigest: configDescriptor.digest,
+      layers: builtLayers,
+      size: configDescriptor.size + builtLayers.reduce((n, l) => n + l.size, 0),
+    },
+  };
+}
+
+function indexFor(manifests: Descriptor[], plan: BuildPlan, memory: Uint8Array[]): Descriptor {
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests,
+    annotations: { ...plan.annotations, "org.opencontainers.image.created": plan.created },
+  };
+  const bytes = json(index);
+  memory.push(bytes);
+  return describeBytes(bytes, MediaType.ociIndex);
+}
+
+/** The name an OCI layout knows an image by: the tag part of the reference (`latest`). */
+function layoutTag(reference: string): string {
+  const ref = parseReference(reference);
+  return ref.tag ?? "latest";
+}
+
+function describeRegistryEvent(event: RegistryEvent): string {
+  return Object.entries(event).map(([k, v]) =>
+    `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+  )
+    .join(" ");
+}
+
+function json(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
