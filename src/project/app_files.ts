@@ -20,6 +20,7 @@
  * @module
  */
 
+import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readFile, readlink, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { LayerEntry } from "../layer/entry.ts";
@@ -120,8 +121,22 @@ async function _walkDir(
   parent: ParentMatches,
   dirExcluded: boolean,
 ): Promise<void> {
-  const names = (await readdir(absDir)).sort(_compare);
-  const stats = await Promise.all(names.map((name) => lstat(join(absDir, name), { bigint: true })));
+  let names: string[];
+  let stats: BigIntStats[];
+  try {
+    names = (await readdir(absDir)).sort(_compare);
+    stats = await Promise.all(names.map((name) => lstat(join(absDir, name), { bigint: true })));
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? String(cause);
+    throw new PycontainerError(
+      `Cannot read ${relDir === "" ? "the build context" : relDir}: ${code}`,
+      {
+        hint: "fix its permissions, or exclude it in .dockerignore",
+        cause,
+        exitCode: 1,
+      },
+    );
+  }
   for (const [i, name] of names.entries()) {
     const rel = relDir === "" ? name : `${relDir}/${name}`;
     const abs = join(absDir, name);

@@ -321,3 +321,30 @@ test("collectAppFiles() streams big files in chunks with the exact size", async 
     await p.remove();
   }
 });
+
+test("collectAppFiles() supports the allowlist style: * then ! exceptions", async () => {
+  const p = await tempProject("src_scripts");
+  try {
+    await writeFile(
+      join(p.dir, ".dockerignore"),
+      "*\n!pyproject.toml\n!src\n!README.md\nsrc/**/admin.py\n",
+    );
+    const { entries, excluded } = await collectAppFiles(p.dir);
+    assert.deepEqual(paths(entries), [
+      "README.md",
+      "pyproject.toml",
+      "src",
+      "src/greeter",
+      "src/greeter/__init__.py",
+      "src/greeter/cli.py",
+    ]);
+    assert.deepEqual(excluded.map((x) => x.path), [
+      ".dockerignore",
+      "LICENSE",
+      "src/greeter/admin.py",
+      "tests/",
+    ]);
+  } finally {
+    await p.remove();
+  }
+});
