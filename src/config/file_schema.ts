@@ -22,7 +22,7 @@ import { resolve } from "node:path";
 import { PycontainerError } from "../errors.ts";
 import type { BuildOptions, RegistryOptions } from "./types.ts";
 import { closestMatch } from "./did_you_mean.ts";
-import { splitCommandLine } from "./shell_words.ts";
+import { shellSplit } from "../project/shell_split.ts";
 import type { TomlLocator } from "./toml_locator.ts";
 
 /** Options read from one configuration file, with the line each one was written on. */
@@ -357,14 +357,15 @@ function _stringList(value: unknown, key: string): ReturnType<_Convert> {
 function _command(value: unknown, key: string): ReturnType<_Convert> {
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return { ok: [...value] };
   if (typeof value === "string") {
-    const words = splitCommandLine(value);
-    if (!Array.isArray(words)) {
+    try {
+      return { ok: shellSplit(value, key) };
+    } catch (err) {
+      if (!(err instanceof PycontainerError)) throw err;
       return {
-        problem: `cannot be split into words: ${words.error}`,
+        problem: `cannot be split into words: ${err.message}`,
         hint: `close the quote, or write ${key} = ["prog", "arg"]`,
       };
     }
-    return { ok: words };
   }
   return {
     problem: `must be a string or an array of strings, not ${_typeName(value)}`,

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseKeyValue } from "../../src/config/key_value.ts";
 import { closestMatch, editDistance } from "../../src/config/did_you_mean.ts";
-import { splitCommandLine } from "../../src/config/shell_words.ts";
 import { PycontainerError } from "../../src/errors.ts";
 
 test("parseKeyValue() splits at the first =", () => {
@@ -54,26 +53,3 @@ test("closestMatch() suggests only near misses", () => {
   assert.equal(closestMatch("tgs", keys), "tags");
 });
 
-test("splitCommandLine() follows shell quoting without expansion", () => {
-  assert.deepEqual(splitCommandLine("uvicorn app:app --host 0.0.0.0  --port 8080"), [
-    "uvicorn",
-    "app:app",
-    "--host",
-    "0.0.0.0",
-    "--port",
-    "8080",
-  ]);
-  assert.deepEqual(splitCommandLine(`sh -c 'echo "$HOME"' "a \\"b\\" c" d\\ e ''`), [
-    "sh",
-    "-c",
-    'echo "$HOME"',
-    'a "b" c',
-    "d e",
-    "",
-  ]);
-  assert.deepEqual(splitCommandLine("a \\\n b"), ["a", "b"]);
-  assert.deepEqual(splitCommandLine("   "), []);
-  assert.deepEqual(splitCommandLine("echo 'unclosed"), { error: "unterminated single quote" });
-  assert.deepEqual(splitCommandLine('echo "unclosed'), { error: "unterminated double quote" });
-  assert.deepEqual(splitCommandLine("echo \\"), { error: "trailing backslash" });
-});
