@@ -85,3 +85,9 @@ test("frameworkCommand() falls back to runserver when the wsgi module is missing
   const withWsgi = frameworkCommand(app, { "manage.py": manage, "site/conf/wsgi.py": "" }, deps);
   assert.deepEqual(withWsgi.cmd, ["gunicorn", "-b", "0.0.0.0:8000", "site.conf.wsgi:application"]);
 });
+
+test("findFrameworkApps() picks a multipage Streamlit app's entry, not its pages", () => {
+  const page = "import streamlit as st\nst.write('page')\n";
+  const apps = find({ "pages/1_Plots.py": page, "pages/2_Data.py": page, "Home.py": page });
+  assert.deepEqual(apps[0], { framework: "streamlit", file: "Home.py" });
+});
