@@ -6,7 +6,7 @@
  *    `3.12.4`, `cpython-3.12`, `cpython-3.12.4-linux-x86_64-gnu`, `python3.12` all mean `3.12`.
  * 2. `[project].requires-python`, with PEP 440 semantics (`src/python/pep440.ts`): the **lowest**
  *    maintained minor version the specifier allows, as the original tool picks the lower bound
- *    (`>=3.11` → 3.11, `~=3.12` → 3.12, `==3.12.*` → 3.12, `>=3.8,<4` → 3.10, `<3.13` never 3.13).
+ *    (`>=3.11` → 3.11, `~=3.12` → 3.12, `==3.12.*` → 3.12, `>=3.8,<4` → 3.11, `<3.13` never 3.13).
  *    A minor X.Y is allowed when some final release X.Y.z (z = 0…99) satisfies the specifier,
  *    so `>=3.11.4` still picks 3.11 (the base image carries the latest 3.11.z).
  * 3. Otherwise {@linkcode DEFAULT_PYTHON}, 3.12.
@@ -16,11 +16,12 @@
  *
  * | version | end of life |
  * |---|---|
- * | 3.10 | 2026-10 |
+ * | 3.10 | 2026-10 (ended: not picked) |
  * | 3.11 | 2027-10 |
  * | 3.12 | 2028-10 |
  * | 3.13 | 2029-10 |
  * | 3.14 | 2030-10 |
+ * | 3.15 | 2031-10 |
  *
  * Explicit configuration (`--python-version`, `python-version` in a config file) wins over all
  * of this; the build applies it.
@@ -32,7 +33,7 @@ import { PycontainerError } from "../errors.ts";
 import { parseSpecifierSet, specifierContains, type SpecifierSet } from "../python/pep440.ts";
 
 /** CPython minor versions pycontainer picks from, oldest first (see the module doc's table). */
-export const MAINTAINED_PYTHONS: readonly string[] = ["3.10", "3.11", "3.12", "3.13", "3.14"];
+export const MAINTAINED_PYTHONS: readonly string[] = ["3.11", "3.12", "3.13", "3.14", "3.15"];
 
 /** The version used when neither `.python-version` nor `requires-python` says anything. */
 export const DEFAULT_PYTHON = "3.12";

@@ -19,8 +19,8 @@ test("choosePythonVersion() picks the lowest maintained version a lower bound al
   assert.equal(pick(">=3.12"), "3.12");
   assert.equal(pick(">3.11"), "3.11", ">3.11 allows 3.11.1");
   assert.equal(pick(">=3.11.4"), "3.11");
-  assert.equal(pick(">=3.8,<4"), "3.10");
-  assert.equal(pick(">=3.6"), "3.10");
+  assert.equal(pick(">=3.8,<4"), "3.11");
+  assert.equal(pick(">=3.6"), "3.11");
 });
 
 test("choosePythonVersion() follows ~=, ==X.Y.* and upper bounds", () => {
@@ -44,7 +44,7 @@ test("choosePythonVersion() never picks a version an upper bound excludes", () =
 });
 
 test("choosePythonVersion() fails naming pyproject and requires-python when nothing is allowed", () => {
-  for (const spec of ["<3.10", ">=4", "==3.9.*", ">=3.15"]) {
+  for (const spec of ["<3.10", ">=4", "==3.9.*", ">=3.16"]) {
     assert.throws(() => pick(spec), (err) => {
       assert.ok(err instanceof PycontainerError);
       assert.equal(err.exitCode, 2);
@@ -147,7 +147,7 @@ test("projectPythonVersion() reads the fixtures' .python-version and requires-py
   );
   assert.equal(
     projectPythonVersion((await readProject(fixture("flat_main"))).facts).version,
-    "3.10",
+    "3.11",
   );
   assert.equal(
     projectPythonVersion((await readProject(fixture("fastapi_app"))).facts).version,
