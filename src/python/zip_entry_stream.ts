@@ -38,6 +38,7 @@ const LOCAL_SIG = 0x04034b50;
 const LOCAL_SIZE = 30;
 const READ_CHUNK = 256 * 1024;
 const INFLATE_SLICE = 16 * 1024;
+const OUTPUT_CHUNK = 64 * 1024;
 const HEADER_SLACK = 256;
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -127,7 +128,10 @@ export function openEntryStream(
     pending = dataStart < have ? head.subarray(dataStart - off, Math.min(have, end) - off) : EMPTY;
     pos = dataStart + pending.length;
     if (entry.method === 8) {
-      inflater = new pako.Inflate({ raw: true, chunkSize: 64 * 1024 });
+      // Output buffers sized to the entry: most wheel files are small, and a fixed 64 KiB
+      // buffer per entry made allocation (and GC) the main cost of installing many small files.
+      const chunkSize = Math.min(OUTPUT_CHUNK, Math.max(1024, entry.size));
+      inflater = new pako.Inflate({ raw: true, chunkSize });
       inflater.onData = (chunk) => void out.push(chunk as Uint8Array);
     }
   };

@@ -175,7 +175,7 @@ export interface WheelSpec {
   name?: string;
   version?: string;
   /** Files besides the dist-info metadata, by archive path. */
-  files: Record<string, string | Uint8Array | ZipInput>;
+  files: Record<string, string | Uint8Array | Omit<ZipInput, "name">>;
   /** entry_points.txt content, if any. */
   entryPoints?: string;
   /** Replace the generated RECORD text. */
