@@ -20,8 +20,27 @@ export interface Sha256 {
 export type Sha256Implementation = "node" | "wasm";
 
 type NodeCrypto = typeof import("node:crypto");
+type WasmHasher = Awaited<ReturnType<typeof createSHA256>>;
 const nodeCrypto: NodeCrypto | undefined = await import("node:crypto").catch(() => undefined);
-const wasmHasher = await createSHA256();
+// Compiling the WebAssembly costs ~40 ms of start-up, so it is only done where it is needed.
+let wasmHasher: WasmHasher | undefined = nodeCrypto ? undefined : await createSHA256();
+
+/**
+ * Loads the WebAssembly implementation so `createSha256("wasm")` can be used on runtimes that
+ * also have node:crypto (tests compare the two). Runtimes without node:crypto load it at start.
+ *
+ * @returns Resolves when the wasm hasher is ready.
+ *
+ * @example
+ * ```ts
+ * import { createSha256, loadWasmSha256 } from "./sha256.ts";
+ * await loadWasmSha256();
+ * console.assert(createSha256("wasm").digestHex().startsWith("e3b0c442"));
+ * ```
+ */
+export async function loadWasmSha256(): Promise<void> {
+  wasmHasher ??= await createSHA256();
+}
 
 /** The implementation {@linkcode createSha256} uses by default on this runtime. */
 export const defaultSha256Implementation: Sha256Implementation = nodeCrypto ? "node" : "wasm";
@@ -56,19 +75,21 @@ export function createSha256(
 }
 
 function wasmSha256(): Sha256 {
+  if (!wasmHasher) throw new TypeError('call loadWasmSha256() before createSha256("wasm")');
+  const wasm = wasmHasher;
   // One preloaded WebAssembly instance serves every hasher: each keeps its own saved state and
   // loads it around each (synchronous) call, so concurrent hashers never see each other's bytes.
-  wasmHasher.init();
-  let state = wasmHasher.save();
+  wasm.init();
+  let state = wasm.save();
   return {
     update(chunk) {
-      wasmHasher.load(state);
-      wasmHasher.update(chunk);
-      state = wasmHasher.save();
+      wasm.load(state);
+      wasm.update(chunk);
+      state = wasm.save();
     },
     digestHex() {
-      wasmHasher.load(state);
-      return wasmHasher.digest("hex");
+      wasm.load(state);
+      return wasm.digest("hex");
     },
   };
 }

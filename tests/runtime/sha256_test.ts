@@ -1,7 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createSha256, defaultSha256Implementation, sha256Hex } from "../../src/runtime/sha256.ts";
+import {
+  createSha256,
+  defaultSha256Implementation,
+  loadWasmSha256,
+  sha256Hex,
+} from "../../src/runtime/sha256.ts";
+
+await loadWasmSha256();
 
 function pseudoRandom(size: number, seed: number): Uint8Array {
   const out = new Uint8Array(size);
