@@ -201,9 +201,14 @@ async function _fromRegistry(
     }
   };
   const fetchManifest = async (reference: string, descriptor?: Descriptor): Promise<_Fetched> => {
+    // A HEAD answers "which digest is the tag now?" cheaply; when it fails (404s have no body
+    // with the error code, some registries mishandle HEAD) the GET below reports properly.
     const digest = reference.startsWith("sha256:")
       ? reference
-      : await client.headManifest(repo, reference);
+      : await client.headManifest(repo, reference).catch((e) => {
+        if (e instanceof RegistryError && e.status !== undefined) return undefined;
+        throw e;
+      });
     const cached = digest === undefined ? undefined : await cachedManifest(digest);
     if (cached) return cached;
     const fetched = await client.getManifest(repo, reference);

@@ -64,6 +64,7 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function hostname(host: string): string {
   if (host.startsWith("[")) return host.slice(1, host.indexOf("]"));
+  if (host.indexOf(":") !== host.lastIndexOf(":")) return host; // a bare IPv6 address
   const colon = host.lastIndexOf(":");
   return colon === -1 ? host : host.slice(0, colon);
 }

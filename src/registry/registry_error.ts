@@ -113,7 +113,7 @@ export function errorFromNetwork(
   host?: string,
 ): RegistryError {
   const kind = networkErrorKind(cause);
-  const where = host && host !== registry ? `${registry} at ${host}` : registry;
+  const where = host && !registry.startsWith(host) ? `${registry} at ${host}` : registry;
   const why = describeNetworkError(cause);
   const hint = kind === "tls"
     ? `if ${registry} uses plain HTTP or a self-signed certificate, pass --insecure-registry ${registry}`
