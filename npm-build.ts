@@ -17,7 +17,17 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -165,6 +175,12 @@ import { main } from "../esm/cli.js";
 process.exitCode = await main(process.argv.slice(2));
 `;
 
+/** `import.meta.main` as Deno and Bun have it; undefined (falsy) on Node 20. */
+const IMPORT_META_DTS = `interface ImportMeta {
+  readonly main?: boolean;
+}
+`;
+
 const NPMIGNORE = `# Compiled tests are for \`node --test\` in the repository, not for users.
 esm/tests/
 *.tsbuildinfo
@@ -271,7 +287,8 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
         types: ["node"],
         typeRoots: [join(root, "node_modules", "@types")],
         target: "ES2022",
-        lib: ["ES2023"],
+        // Deno type-checks against web APIs (BodyInit, Response.json(): any); so do we.
+        lib: ["ES2023", "DOM", "DOM.Iterable", "DOM.AsyncIterable"],
         module: "NodeNext",
         moduleResolution: "NodeNext",
         rewriteRelativeImportExtensions: true,
@@ -286,8 +303,9 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
         outDir: join(outDir, "esm"),
         newLine: "lf",
       },
-      files: sources,
+      files: [...sources, join(work, "import_meta.d.ts")],
     };
+    await writeFile(join(work, "import_meta.d.ts"), IMPORT_META_DTS);
     await writeFile(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
     _run("node", [
       join(root, "node_modules", "typescript", "bin", "tsc"),
@@ -333,6 +351,22 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
 
 /** npm exports == deno.json exports: same subpaths, files present, same exported names. */
 async function _checkExports(
+  root: string,
+  outDir: string,
+  deno: DenoJson,
+  pkg: Record<string, unknown>,
+): Promise<void> {
+  // Dependencies resolve from the repository's node_modules, also when outDir is elsewhere.
+  const link = join(outDir, "node_modules");
+  await symlink(join(root, "node_modules"), link, "dir");
+  try {
+    await _compareExports(root, outDir, deno, pkg);
+  } finally {
+    await rm(link, { force: true });
+  }
+}
+
+async function _compareExports(
   root: string,
   outDir: string,
   deno: DenoJson,

@@ -45,6 +45,8 @@ export interface RunResult {
 export interface RunningContainer {
   /** The runc container id. */
   readonly id: string;
+  /** The unpacked bundle directory (removed by {@linkcode RunningContainer.stop}). */
+  readonly bundle: string;
   /** Output so far (stdout, stderr), for polling logs while the container runs. */
   output(): { stdout: string; stderr: string };
   /** Resolves when the container exits by itself (or is stopped). */
@@ -207,6 +209,7 @@ async function _start(
 
   return {
     id,
+    bundle,
     output: () => ({ stdout: decode(out), stderr: decode(errOut) }),
     exited,
     stop,

@@ -8,9 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { runImage, runtimeSkipReason } from "./_runtime.ts";
 
@@ -42,19 +42,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function bundlesLeft(): Promise<string[]> {
-  const dirs = [tmpdir(), "/dev/shm"].filter((d) => existsSync(d));
-  const names = await Promise.all(dirs.map((d) => readdir(d)));
-  return names.flat().filter((n) => n.startsWith("pycontainer-run-"));
-}
-
 test("runImage() runs python in the base image and returns its stdout", opts, async () => {
-  const before = await bundlesLeft();
   const r = await runImage(layout, tag, { args: ["python3", "-c", "print(6*7)"] });
   assert.equal(r.stdout, "42\n");
   assert.equal(r.exitCode, 0);
-  // The bundle directory is removed afterwards.
-  assert.deepEqual((await bundlesLeft()).filter((n) => !before.includes(n)), []);
+});
+
+test("runImage() removes the bundle and the runc container afterwards", opts, async () => {
+  const c = await runImage(layout, tag, { args: ["python3", "-c", "print('bye')"], detach: true });
+  assert.ok(existsSync(join(c.bundle, "config.json")));
+  const exited = await c.exited;
+  assert.equal(exited.stdout, "bye\n");
+  const r = await c.stop();
+  assert.equal(r.exitCode, 0);
+  assert.ok(!existsSync(c.bundle), `${c.bundle} still exists`);
+  const state = spawnSync("runc", ["state", c.id], { encoding: "utf8" });
+  assert.notEqual(state.status, 0, `runc still knows ${c.id}: ${state.stdout}`);
 });
 
 test("runImage() reports the exit code and stderr of a failing process", opts, async () => {
