@@ -9,7 +9,7 @@ import type { LayerEntry } from "../../src/layer/entry.ts";
 import { venvEntries, venvLayout } from "../../src/python/venv.ts";
 import { installWheel } from "../../src/python/wheel_install.ts";
 import { mergeInstalls } from "../../src/python/install_merge.ts";
-import { REAL_WHEELS, type RealWheel, realWheel } from "../fixtures/wheels/real_wheels.ts";
+import { REAL_WHEELS, type RealWheel, realWheel } from "./_real_wheels.ts";
 
 const dec = new TextDecoder();
 

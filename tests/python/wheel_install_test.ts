@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,13 +9,14 @@ import { PycontainerError } from "../../src/errors.ts";
 import type { LayerEntry } from "../../src/layer/entry.ts";
 import { directUrlJson, installWheel, type WheelInstall } from "../../src/python/wheel_install.ts";
 import { mergeInstalls } from "../../src/python/install_merge.ts";
+import { writeLayer } from "../../src/layer/tar_writer.ts";
 import { venvEntries } from "../../src/python/venv.ts";
 import { parseRecord } from "../../src/python/record.ts";
 import { bytesSource } from "../../src/python/random_access.ts";
 import { readZipDirectory } from "../../src/python/zip_reader.ts";
 import { readEntryBytes } from "../../src/python/zip_entry_stream.ts";
 import { makeWheel, testRecordHash, writeZip } from "./_zip_writer.ts";
-import { REAL_WHEELS, type RealWheel, realWheel } from "../fixtures/wheels/real_wheels.ts";
+import { REAL_WHEELS, type RealWheel, realWheel } from "./_real_wheels.ts";
 
 const TARGET = { venvDir: "app/.venv", pythonVersion: "3.12" };
 const SP = "app/.venv/lib/python3.12/site-packages";
@@ -569,6 +571,62 @@ test("mergeInstalls() keeps identical files once and rejects conflicting ones", 
     assert.throws(
       () => mergeInstalls([venv, clobber]),
       rejectsWith(/venv and d 1\.0 \(d\.whl\) both install "app\/\.venv\/bin\/python"/),
+    );
+  });
+});
+
+test("installWheel() entries stream into a real layer, reproducibly, and a tampered file fails it", async (t) => {
+  const paths = [];
+  for (const wheel of [REAL_WHEELS.six, REAL_WHEELS.markupsafe, REAL_WHEELS.docutils]) {
+    const path = await real(t, wheel);
+    if (!path) return;
+    paths.push(path);
+  }
+  const installs: WheelInstall[] = [];
+  for (const path of paths) installs.push(await installWheel(path, TARGET));
+  const venv = { label: "venv", entries: venvEntries({ ...TARGET, pythonHome: "/usr/local/bin" }) };
+  const entries = mergeInstalls([venv, ...installs]);
+  await withTemp(async (dir) => {
+    const write = async (name: string, list: readonly LayerEntry[]) => {
+      const file = join(dir, name);
+      const chunks: Uint8Array[] = [];
+      const sink = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+      const layer = await writeLayer(list, sink);
+      await writeFile(file, Buffer.concat(chunks));
+      return { file, layer };
+    };
+    const first = await write("a.tar.gz", entries);
+    const second = await write("b.tar.gz", entries);
+    assert.equal(first.layer.digest, second.layer.digest);
+    const listing = execFileSync("tar", ["-tvzf", first.file], { encoding: "utf8" });
+    assert.match(listing, /^-rwxr-xr-x .* app\/\.venv\/bin\/docutils$/m);
+    assert.match(
+      listing,
+      /^-rwxr-xr-x .* app\/\.venv\/lib\/python3\.12\/site-packages\/markupsafe\/_speedups\.cpython-311-x86_64-linux-gnu\.so$/m,
+    );
+    assert.match(listing, /^-rw-r--r-- .* app\/\.venv\/lib\/python3\.12\/site-packages\/six\.py$/m);
+    assert.match(
+      listing,
+      /^lrwxrwxrwx .* app\/\.venv\/bin\/python -> \/usr\/local\/bin\/python3\.12$/m,
+    );
+    const sixInTar = execFileSync("tar", ["-xzOf", first.file, `${SP}/six.py`]);
+    assert.deepEqual(new Uint8Array(sixInTar), await content(find(installs[0]!, `${SP}/six.py`)));
+
+    const tampered = await installWheel(
+      await writeWheel(
+        dir,
+        "tampered.whl",
+        makeWheel({
+          files: { "demo.py": "print('good')\n" },
+          record: (r) =>
+            r.replace(/^demo\.py,sha256=[^,]+/m, `demo.py,${testRecordHash("print('evil')\n")}`),
+        }),
+      ),
+      TARGET,
+    );
+    await assert.rejects(
+      write("bad.tar.gz", mergeInstalls([venv, tampered])),
+      rejectsWith(/tampered\.whl: "demo\.py" does not match its RECORD hash/),
     );
   });
 });

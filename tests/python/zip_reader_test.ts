@@ -14,7 +14,7 @@ import {
   readEntryBytes,
 } from "../../src/python/zip_entry_stream.ts";
 import { testCrc32, writeZip, type ZipInput } from "./_zip_writer.ts";
-import { REAL_WHEELS, realWheel } from "../fixtures/wheels/real_wheels.ts";
+import { REAL_WHEELS, realWheel } from "./_real_wheels.ts";
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
