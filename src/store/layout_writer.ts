@@ -22,7 +22,7 @@ import type { Descriptor, ImageIndex } from "../oci/types.ts";
 import type { BlobSource } from "./blob_source.ts";
 import { readBlob } from "./blob_source.ts";
 import { tempPathFor, writeFileAtomic } from "./atomic.ts";
-import { writeStreamToFile } from "./_file_stream.ts";
+import { openFileStream, writeStreamToFile } from "./_file_stream.ts";
 import { REF_NAME_ANNOTATION } from "./layout_reader.ts";
 import { verifyStream } from "./verify_stream.ts";
 
@@ -184,8 +184,14 @@ async function _writeBlob(blobDir: string, d: Descriptor, blobs: BlobSource): Pr
   const temp = tempPathFor(target);
   try {
     const local = blobs.localPath ? await blobs.localPath(d) : undefined;
-    if (local !== undefined) await copyFile(local, temp);
-    else await writeStreamToFile(verifyStream(await blobs.open(d), d, "the build"), temp);
+    if (local !== undefined) {
+      // The OS copies (fast, reflinks where possible); the copy is still hashed, because a cache
+      // file can have been damaged since it was verified, and the output must be right.
+      await copyFile(local, temp);
+      await (verifyStream(await openFileStream(temp), d, local)).pipeTo(new WritableStream());
+    } else {
+      await writeStreamToFile(verifyStream(await blobs.open(d), d, "the build"), temp);
+    }
     await rename(temp, target);
   } catch (e) {
     await rm(temp, { force: true }).catch(() => {});

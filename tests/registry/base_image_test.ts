@@ -71,7 +71,14 @@ before(async () => {
     blobs: chainBlobSources(memoryBlobSource([index, armConfig, armManifest]), layout.blobs),
   });
 
+  const armDir = join(work, "arm-layout");
+  await writeOciLayout(armDir, {
+    manifests: [{ descriptor: armDesc, tag: "arm" }],
+    blobs: chainBlobSources(memoryBlobSource([armConfig, armManifest]), layout.blobs),
+  });
+
   registry = await startRegistry();
+  await dockerManifestList(layoutDir, armDir);
   await pushLayoutToRegistry(layoutDir, "bookworm", `${registry.host}/base/python:bookworm`);
   await pushLayoutToRegistry(layoutDir, "bookworm", `${registry.host}/library/python:3.11-slim`);
   await pushLayoutToRegistry(multiDir, "multi", `${registry.host}/multi/python:3.11`, {
@@ -83,6 +90,43 @@ after(async () => {
   await registry?.stop();
   await rm(work, { recursive: true, force: true });
 });
+
+/** Pushes both images in Docker schema 2 form and a Docker manifest list over them. */
+async function dockerManifestList(amdLayout: string, armLayout: string): Promise<void> {
+  const push = (layout: string, tag: string, to: string) =>
+    run("skopeo", [
+      "--insecure-policy",
+      "copy",
+      "--quiet",
+      "--dest-tls-verify=false",
+      "--format",
+      "v2s2",
+      `oci:${layout}:${tag}`,
+      `docker://${registry.host}/dlist/python:${to}`,
+    ]);
+  await push(amdLayout, "bookworm", "amd64");
+  await push(armLayout, "arm", "arm64");
+  const entry = async (tag: string, platform: object) => {
+    const res = await fetch(`${registry.url}/v2/dlist/python/manifests/${tag}`, {
+      headers: { accept: MediaType.dockerManifest },
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    assert.equal(res.headers.get("content-type"), MediaType.dockerManifest);
+    return { ...describeBytes(bytes, MediaType.dockerManifest), platform };
+  };
+  const list = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifestList,
+    manifests: [await entry("amd64", amd64), await entry("arm64", { ...arm64, variant: "v8" })],
+  });
+  const put = await fetch(`${registry.url}/v2/dlist/python/manifests/3.11`, {
+    method: "PUT",
+    headers: { "content-type": MediaType.dockerManifestList },
+    body: list,
+  });
+  await put.body?.cancel();
+  assert.equal(put.status, 201);
+}
 
 function newStore(): BlobStore {
   return new BlobStore(join(work, `cache-${crypto.randomUUID()}`));
@@ -152,6 +196,27 @@ test("resolveBaseImage() selects the platform from an index, variant included", 
   const amd = await resolveBaseImage(ref, amd64, { store, credentials: noCredentials });
   assert.equal(amd.manifestDigest, baseDigest);
   assert.equal(amd.indexDigest, arm.indexDigest);
+});
+
+test("resolveBaseImage() reads Docker manifest lists and schema 2 manifests", async () => {
+  const store = newStore();
+  const ref = `${registry.host}/dlist/python:3.11`;
+  const arm = await resolveBaseImage(ref, arm64, { store, credentials: noCredentials });
+  assert.equal(arm.config.value.architecture, "arm64");
+  assert.equal(arm.config.descriptor?.mediaType, MediaType.dockerConfig);
+  assert.ok(arm.layers.every((l) => l.mediaType === MediaType.dockerLayerGzip));
+  assert.deepEqual(arm.layers.map((l) => l.digest), baseManifest.layers.map((l) => l.digest));
+  const amd = await resolveBaseImage(ref, amd64, { store, credentials: noCredentials });
+  assert.equal(amd.config.value.architecture, "amd64");
+  assert.equal(amd.indexDigest, arm.indexDigest);
+  assert.notEqual(amd.manifestDigest, arm.manifestDigest);
+  await assert.rejects(
+    resolveBaseImage(ref, { os: "linux", architecture: "s390x" }, {
+      store,
+      credentials: noCredentials,
+    }),
+    /is not available for linux\/s390x \(available platforms: linux\/amd64, linux\/arm64\)$/,
+  );
 });
 
 test("resolveBaseImage() lists the available platforms when the index lacks the wanted one", async () => {

@@ -15,6 +15,7 @@ import {
   REF_NAME_ANNOTATION,
 } from "../../src/store/layout_reader.ts";
 import { writeOciLayout } from "../../src/store/layout_writer.ts";
+import { BlobStore } from "../../src/store/blob_store.ts";
 import { DigestMismatchError } from "../../src/store/verify_stream.ts";
 import { baseLayoutPath, run } from "../integration/_registry.ts";
 
@@ -280,4 +281,43 @@ test("parseOciLayoutReference() splits path and tag", () => {
     () => parseOciLayoutReference("oci-layout:/x:"),
     /expected oci-layout:PATH\[:TAG\]/,
   );
+});
+
+test("writeOciLayout() verifies blobs it copies from a local file", async () => {
+  const store = new BlobStore(join(root, "cache-for-copy"));
+  const config = enc({ ...baseConfig, architecture: "riscv64" });
+  const configDesc = await store.put(new Blob([config]).stream(), MediaType.ociConfig);
+  const manifest = enc({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDesc,
+    layers: [],
+  });
+  const manifestDesc = describeBytes(manifest, MediaType.ociManifest);
+  const source = chainBlobSources(memoryBlobSource([manifest]), store);
+  const good = join(root, "copy-good");
+  const result = await writeOciLayout(good, {
+    manifests: [{ descriptor: manifestDesc, tag: "t" }],
+    blobs: source,
+  });
+  assert.deepEqual(result.written.sort(), [configDesc.digest, manifestDesc.digest].sort());
+
+  await writeFile(store.path(configDesc.digest), config.map((b) => (b === 0x22 ? 0x27 : b)));
+  await assert.rejects(
+    writeOciLayout(join(root, "copy-bad"), {
+      manifests: [{ descriptor: manifestDesc, tag: "t" }],
+      blobs: source,
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof DigestMismatchError);
+      assert.ok(
+        e.message.startsWith(
+          `blob ${configDesc.digest} from ${store.path(configDesc.digest)} is corrupt`,
+        ),
+        e.message,
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(await blobNames(join(root, "copy-bad")), []);
 });
