@@ -4,6 +4,11 @@
  * insecure, as Docker does; HTTPS otherwise), and for pulls from Docker Hub the configured
  * mirror instead. Pure functions: the client calls them for every request's base URL.
  *
+ * Unlike the Docker daemon, a failing mirror does not fall back to Docker Hub: people set a
+ * mirror because Docker Hub is unreachable or rate-limited from their machines, and a silent
+ * fallback would make builds depend on which of the two happened to answer. Errors name the
+ * mirror ("127.0.0.1:5000 (mirror of docker.io)").
+ *
  * @module
  */
 import { PycontainerError } from "../errors.ts";
