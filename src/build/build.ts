@@ -9,7 +9,11 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { FileDigests } from "../cache/file_digests.ts";
+import { LayerCache, layerKey } from "../cache/layer_cache.ts";
+import type { LayerEntry } from "../layer/entry.ts";
+import { sha256Hex } from "../runtime/sha256.ts";
 import { loadFileConfig } from "../config/load_file_config.ts";
 import { type ConfigOverrides, mergeConfig } from "../config/merge_config.ts";
 import type { BuildConfig } from "../config/types.ts";
@@ -134,7 +138,15 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   }
 
   const store = request.cacheDir ? new BlobStore(request.cacheDir) : BlobStore.default(env);
-  const appLayer = await buildLayer(store, plan, emit);
+  const files = await FileDigests.load(
+    join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
+  );
+  const appLayer = await cachedLayer(store, files, plan, {
+    name: "app files",
+    kind: "app",
+    entries: plan.appEntries,
+  }, emit);
+  await files.save();
   const memory: Uint8Array[] = [];
   const sources: BlobSource[] = [store];
   const client = new RegistryClient({
@@ -192,24 +204,45 @@ async function loadConfig(
   });
 }
 
-async function buildLayer(
+/** Builds a layer, or reuses the cached blob when nothing that shapes its bytes changed. */
+async function cachedLayer(
   store: BlobStore,
+  files: FileDigests,
   plan: BuildPlan,
+  layer: { name: string; kind: string; entries: LayerEntry[] },
   emit: BuildEventSink,
 ): Promise<NewLayer> {
+  const cache = new LayerCache(store.root);
+  const key = await layerKey(layer.entries, { mtime: plan.epoch, kind: layer.kind }, files);
+  const createdBy = `pycontainer: ${layer.name}`;
+  const hit = await cache.get(key);
+  if (hit) {
+    const descriptor = { mediaType: MediaType.ociLayerGzip, digest: hit.digest, size: hit.size };
+    if (await store.has(descriptor)) {
+      emit({
+        type: "layer",
+        name: layer.name,
+        digest: hit.digest,
+        size: hit.size,
+        state: "cached",
+      });
+      return { diffId: hit.diffId, descriptor, createdBy };
+    }
+  }
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const [digests, descriptor] = await Promise.all([
-    writeLayer(plan.appEntries, writable, { mtime: plan.epoch }),
+    writeLayer(layer.entries, writable, { mtime: plan.epoch }),
     store.put(readable, MediaType.ociLayerGzip),
   ]);
+  await cache.put(key, digests).catch(() => {});
   emit({
     type: "layer",
-    name: "app files",
+    name: layer.name,
     digest: digests.digest,
     size: digests.size,
     state: "built",
   });
-  return { diffId: digests.diffId, descriptor, createdBy: "pycontainer: app files" };
+  return { diffId: digests.diffId, descriptor, createdBy };
 }
 
 function composeImage(

@@ -17,8 +17,14 @@ export type EntryContent =
     readonly size: number;
     /** Opens a fresh stream of the content. Called once per layer write. */
     readonly open: () => ReadableStream<Uint8Array>;
-    /** A stable identity of the content (e.g. "sha256:…" or "path:size:mtime"), for cache keys. */
+    /**
+     * A stable identity of the content: `sha256:<hex>` when the digest is known, or a stat
+     * fingerprint (`file:<path>:<size>:<mtimeNs>:<ctimeNs>:<ino>:<dev>`) that changes whenever
+     * the file does. Layer cache keys are computed from it.
+     */
     readonly identity?: string;
+    /** For stat fingerprints: the newest of mtime and ctime, in ms (racy-stat check). */
+    readonly changedAtMs?: number;
   };
 
 /**

@@ -8,7 +8,8 @@
  * Per file type:
  * - regular files become lazy `stream` entries (opened only when the layer is written), with
  *   mode 0755 if any executable bit is set, else 0644, and an identity of
- *   `file:<relpath>:<size>:<mtimeNs>:<ino>` for layer cache keys;
+ *   `file:<abspath>:<size>:<mtimeNs>:<ctimeNs>:<ino>:<dev>` for the file digest cache (ctime
+ *   changes on every edit, even one that restores size and mtime);
  * - directories become 0755 entries (empty ones included, as `COPY` does);
  * - symlinks are kept when they resolve inside the context: a relative target is kept as
  *   written, an absolute one pointing inside the context is rewritten relative to the link;
@@ -169,7 +170,8 @@ async function _walkDir(
           kind: "stream",
           size,
           open: () => openFileStream(abs),
-          identity: `file:${rel}:${size}:${st.mtimeNs}:${st.ino}`,
+          identity: `file:${abs}:${size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`,
+          changedAtMs: Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n),
         },
       });
     } else if (st.isSymbolicLink()) {

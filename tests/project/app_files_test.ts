@@ -155,7 +155,7 @@ test("collectAppFiles() sets 0755 for executables, 0644 otherwise, and stable id
     assert.equal(settings.content.size, size);
     assert.match(
       settings.content.identity ?? "",
-      new RegExp(`^file:mysite/settings\\.py:${size}:1700000000\\d{9}:\\d+$`),
+      new RegExp(`^file:.*/mysite/settings\\.py:${size}:1700000000\\d{9}:\\d+:\\d+:\\d+$`),
     );
     assert.deepEqual(byPath.get("mysite"), { type: "dir", path: "mysite", mode: 0o755 });
     const sorted = [...paths(entries)].sort();
