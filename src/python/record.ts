@@ -183,10 +183,7 @@ export function recordVerifier(
     flush() {
       const digest = _b64url(hash.digest());
       if (digest !== parsed.digest || (expected.size !== "" && String(size) !== expected.size)) {
-        throw new PycontainerError(
-          `${label}: "${expected.path}" does not match its RECORD hash (${expected.hash})`,
-          { hint: "the wheel was altered after it was built; don't install it, use another copy" },
-        );
+        throw _mismatch(label, expected);
       }
     },
   });
@@ -196,4 +193,91 @@ function _b64url(bytes: Uint8Array): string {
   let bin = "";
   for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
   return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * Indexes a wheel's RECORD by path and checks it covers the archive: every member (except those
+ * `exempt`, i.e. RECORD itself and its signatures) must be listed with a valid SHA-256-or-stronger
+ * hash and its exact size. Rows for paths that aren't in the archive are ignored, as pip does.
+ *
+ * @param text The wheel's RECORD.
+ * @param members The archive's files (name and uncompressed size).
+ * @param exempt Members that may lack a row or hash.
+ * @param file The wheel's file name, for messages.
+ * @returns Rows by archive path.
+ * @throws {PycontainerError} When a member is missing, has no valid hash, or has another size.
+ *
+ * @example
+ * ```ts
+ * import { indexWheelRecord, recordHash } from "./record.ts";
+ * const data = new TextEncoder().encode("x");
+ * const text = `a.py,${recordHash(data)},1\nd/RECORD,,\n`;
+ * const rows = indexWheelRecord(text, [{ name: "a.py", size: 1 }, { name: "d/RECORD", size: 30 }], (n) => n === "d/RECORD", "a.whl");
+ * console.assert(rows.get("a.py")?.size === "1");
+ * ```
+ */
+export function indexWheelRecord(
+  text: string,
+  members: readonly { readonly name: string; readonly size: number }[],
+  exempt: (name: string) => boolean,
+  file: string,
+): Map<string, RecordRow> {
+  const rows = new Map<string, RecordRow>();
+  for (const row of parseRecord(text, file)) rows.set(row.path.replace(/^\/+/, ""), row);
+  for (const member of members) {
+    if (exempt(member.name)) continue;
+    const row = rows.get(member.name);
+    if (!row) throw _badRecord(file, `"${member.name}" is not listed in RECORD`);
+    if (!parseRecordHash(row.hash)) {
+      throw _badRecord(
+        file,
+        `RECORD has no valid hash for "${member.name}" (${row.hash || "empty"})`,
+      );
+    }
+    if (row.size !== String(member.size)) {
+      throw _badRecord(
+        file,
+        `RECORD says "${member.name}" is ${row.size || "?"} bytes, the archive says ${member.size}`,
+      );
+    }
+  }
+  return rows;
+}
+
+/**
+ * Checks bytes read whole against their RECORD row (hash and size).
+ *
+ * @param bytes The content.
+ * @param row The row (its hash must be valid).
+ * @param file The wheel's file name, for messages.
+ * @throws {PycontainerError} On a mismatch.
+ *
+ * @example
+ * ```ts
+ * import { checkRecordBytes, recordHash } from "./record.ts";
+ * const data = new TextEncoder().encode("x");
+ * checkRecordBytes(data, { path: "a.py", hash: recordHash(data), size: "1" }, "a.whl");
+ * ```
+ */
+export function checkRecordBytes(bytes: Uint8Array, row: RecordRow, file: string): void {
+  const parsed = parseRecordHash(row.hash);
+  const ok = parsed !== undefined &&
+    recordHash(bytes, parsed.algorithm) === `${parsed.algorithm}=${parsed.digest}` &&
+    (row.size === "" || row.size === String(bytes.length));
+  if (!ok) throw _mismatch(file, row);
+}
+
+function _mismatch(file: string, row: RecordRow): PycontainerError {
+  return new PycontainerError(
+    `${file}: "${row.path}" does not match its RECORD hash (${row.hash})`,
+    {
+      hint: "the wheel was altered after it was built; don't install it, use another copy",
+    },
+  );
+}
+
+function _badRecord(file: string, what: string): PycontainerError {
+  return new PycontainerError(`${file} has a bad RECORD: ${what}`, {
+    hint: "the wheel is damaged or was altered after it was built; use another copy",
+  });
 }

@@ -23,7 +23,6 @@
  */
 import { createHash } from "node:crypto";
 import { basename, posix } from "node:path";
-import { PycontainerError } from "../errors.ts";
 import type { LayerEntry } from "../layer/entry.ts";
 import {
   canonicalizeName,
@@ -33,8 +32,9 @@ import {
 } from "./dist_info.ts";
 import { openFileSource } from "./random_access.ts";
 import {
+  checkRecordBytes,
   formatRecord,
-  parseRecord,
+  indexWheelRecord,
   parseRecordHash,
   recordHash,
   type RecordRow,
@@ -47,7 +47,13 @@ import {
   type ScriptEntryPoint,
   startsWithPythonShebang,
 } from "./script_launcher.ts";
-import { type VenvLayout, venvLayout, type VenvTarget } from "./venv.ts";
+import { venvLayout, type VenvTarget } from "./venv.ts";
+import {
+  directUrlJson,
+  invalidWheel,
+  memberDestination,
+  scriptMatchName,
+} from "./wheel_schemes.ts";
 import { openEntryStream, readEntryBytes } from "./zip_entry_stream.ts";
 import { readZipDirectory, type ZipDirectory, type ZipEntry } from "./zip_reader.ts";
 
@@ -135,7 +141,7 @@ export async function installWheel(
       const entry = byName.get(`${names.distInfo}/${leaf}`);
       if (entry) meta.set(leaf, await readEntryBytes(source, entry, { label: file }));
       else if (leaf !== "entry_points.txt") {
-        throw _invalid(file, `has no ${names.distInfo}/${leaf}`);
+        throw invalidWheel(file, `has no ${names.distInfo}/${leaf}`);
       }
     }
     const text = (leaf: string) => new TextDecoder().decode(meta.get(leaf));
@@ -143,11 +149,16 @@ export async function installWheel(
     dist = parseMetadataNameVersion(text("METADATA"), file);
     const dirName = names.prefix.split("-")[0]!;
     if (canonicalizeName(dirName) !== canonicalizeName(dist.name)) {
-      throw _invalid(file, `has ${names.distInfo} but METADATA names "${dist.name}"`);
+      throw invalidWheel(file, `has ${names.distInfo} but METADATA names "${dist.name}"`);
     }
-    record = _checkRecord(text("RECORD"), files, names.distInfo, file);
+    const info = `${names.distInfo}/`;
+    const exempt = (name: string) =>
+      name.startsWith(info) && SIGNATURES.has(name.slice(info.length));
+    record = indexWheelRecord(text("RECORD"), files, exempt, file);
     for (const [leaf, bytes] of meta) {
-      if (leaf !== "RECORD") _checkBytes(bytes, record.get(`${names.distInfo}/${leaf}`)!, file);
+      if (leaf !== "RECORD") {
+        checkRecordBytes(bytes, record.get(`${names.distInfo}/${leaf}`)!, file);
+      }
     }
   } finally {
     await source.close();
@@ -164,7 +175,7 @@ export async function installWheel(
   const scriptNames = new Set(scripts.map((s) => s.name));
   const out = new Map<string, { entry: LayerEntry; hash: string; size: number }>();
   const add = (path: string, entry: LayerEntry, hash: string, size: number, from: string) => {
-    if (out.has(path)) throw _invalid(file, `installs "${path}" twice (again from "${from}")`);
+    if (out.has(path)) throw invalidWheel(file, `installs "${path}" twice (again from "${from}")`);
     out.set(path, { entry, hash, size });
   };
   const opener = () => openFileSource(wheelPath);
@@ -174,8 +185,8 @@ export async function installWheel(
     if (
       entry.name.startsWith(`${names.distInfo}/`) && (SIGNATURES.has(leaf) || REPLACED.has(leaf))
     ) continue;
-    const dest = _destination(entry.name, names.data, layout, dist.name, file);
-    if (dest.scheme === "scripts" && scriptNames.has(_scriptMatchName(posix.basename(dest.path)))) {
+    const dest = memberDestination(entry.name, names.data, layout, dist.name, file);
+    if (dest.scheme === "scripts" && scriptNames.has(scriptMatchName(posix.basename(dest.path)))) {
       continue;
     }
     const row = record.get(entry.name)!;
@@ -196,7 +207,7 @@ export async function installWheel(
         label: file,
         archiveSize: dir.archiveSize,
       });
-      _checkBytes(original, row, file);
+      checkRecordBytes(original, row, file);
       const bytes = rewriteScriptShebang(original, layout.python)!;
       add(
         dest.path,
@@ -286,83 +297,6 @@ export async function installWheel(
   };
 }
 
-/**
- * The PEP 610 `direct_url.json` for an archive URL, without credentials.
- *
- * @param url Where the wheel was downloaded from.
- * @param sha256 The wheel's SHA-256 (hex).
- * @returns The JSON text (keys sorted, as pip writes it).
- *
- * @example
- * ```ts
- * import { directUrlJson } from "./wheel_install.ts";
- * const json = JSON.parse(directUrlJson("https://user:pw@example.com/x.whl", "ab"));
- * console.assert(json.url === "https://example.com/x.whl" && json.archive_info.hashes.sha256 === "ab");
- * ```
- */
-export function directUrlJson(url: string, sha256: string): string {
-  let clean = url;
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    clean = u.href;
-  } catch {
-    // Not a URL (e.g. a plain path): keep as given.
-  }
-  return JSON.stringify({
-    archive_info: { hash: `sha256=${sha256}`, hashes: { sha256 } },
-    url: clean,
-  });
-}
-
-/** Where an archive member goes: `{ scheme, path }` with `path` an image path. */
-function _destination(
-  name: string,
-  dataDir: string,
-  layout: VenvLayout,
-  distName: string,
-  file: string,
-): { scheme: string; path: string } {
-  if (!name.startsWith(`${dataDir}/`)) {
-    return { scheme: "root", path: `${layout.sitePackages}/${name}` };
-  }
-  const rest = name.slice(dataDir.length + 1);
-  const slash = rest.indexOf("/");
-  if (slash < 0) {
-    throw _invalid(file, `has "${name}" directly in ${dataDir}/ (expected ${dataDir}/<scheme>/…)`);
-  }
-  const scheme = rest.slice(0, slash);
-  const sub = rest.slice(slash + 1);
-  switch (scheme) {
-    case "purelib":
-    case "platlib":
-      return { scheme, path: `${layout.sitePackages}/${sub}` };
-    case "scripts":
-      if (sub.includes("/")) {
-        throw _invalid(file, `has a directory in ${dataDir}/scripts/ ("${sub}")`);
-      }
-      if (/^(python|pythonw|python3|python3\.\d+)$/.test(sub)) {
-        throw _invalid(file, `has script "${sub}", which would replace the venv's python`);
-      }
-      return { scheme, path: `${layout.scripts}/${sub}` };
-    case "headers":
-      return { scheme, path: `${layout.include}/${distName}/${sub}` };
-    case "data":
-      return { scheme, path: `${layout.root}/${sub}` };
-    default:
-      throw _invalid(file, `uses unknown .data scheme "${scheme}" (${name})`);
-  }
-}
-
-/** pip/uv compare `.data/scripts` names to entry points without Windows suffixes. */
-function _scriptMatchName(name: string): string {
-  for (const suffix of [".exe", "-script.py", ".pya"]) {
-    if (name.endsWith(suffix)) return name.slice(0, -suffix.length);
-  }
-  return name;
-}
-
 /** Reads just the first chunk of a script to see whether it starts with `#!python`. */
 async function _needsRewrite(
   opener: () => ReturnType<typeof openFileSource>,
@@ -388,50 +322,6 @@ async function _needsRewrite(
   }
 }
 
-function _checkRecord(
-  text: string,
-  files: readonly ZipEntry[],
-  distInfo: string,
-  file: string,
-): Map<string, RecordRow> {
-  const rows = new Map<string, RecordRow>();
-  for (const row of parseRecord(text, file)) {
-    rows.set(row.path.replace(/^\/+/, ""), row);
-  }
-  for (const entry of files) {
-    if (
-      entry.name.startsWith(`${distInfo}/`) && SIGNATURES.has(entry.name.slice(distInfo.length + 1))
-    ) continue;
-    const row = rows.get(entry.name);
-    if (!row) throw _badRecord(file, `"${entry.name}" is not listed in RECORD`);
-    if (!parseRecordHash(row.hash)) {
-      throw _badRecord(
-        file,
-        `RECORD has no valid hash for "${entry.name}" (${row.hash || "empty"})`,
-      );
-    }
-    if (row.size !== String(entry.size)) {
-      throw _badRecord(
-        file,
-        `RECORD says "${entry.name}" is ${row.size || "?"} bytes, the archive says ${entry.size}`,
-      );
-    }
-  }
-  return rows;
-}
-
-function _checkBytes(bytes: Uint8Array, row: RecordRow, file: string): void {
-  const parsed = parseRecordHash(row.hash)!;
-  if (recordHash(bytes, parsed.algorithm) !== `${parsed.algorithm}=${parsed.digest}`) {
-    throw new PycontainerError(
-      `${file}: "${row.path}" does not match its RECORD hash (${row.hash})`,
-      {
-        hint: "the wheel was altered after it was built; don't install it, use another copy",
-      },
-    );
-  }
-}
-
 async function _sha256(
   source: { size: number; read(o: number, n: number): Promise<Uint8Array> },
 ): Promise<string> {
@@ -441,16 +331,4 @@ async function _sha256(
     hash.update(await source.read(o, Math.min(chunk, source.size - o)));
   }
   return hash.digest("hex");
-}
-
-function _invalid(file: string, what: string): PycontainerError {
-  return new PycontainerError(`${file} is not a valid wheel: it ${what}`, {
-    hint: "use another build of this package, or report the broken wheel to its publisher",
-  });
-}
-
-function _badRecord(file: string, what: string): PycontainerError {
-  return new PycontainerError(`${file} has a bad RECORD: ${what}`, {
-    hint: "the wheel is damaged or was altered after it was built; use another copy",
-  });
 }
