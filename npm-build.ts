@@ -262,10 +262,8 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
       throw new Error(`deno.json exports ${relative(root, f)}, which doesn't exist`);
     }
   }
-  const sources = [
-    ...entries,
-    ...await _listTs(join(root, "src"), () => false, root),
-  ];
+  // tsc follows imports: the package is what the exports reach (and the tests, what they reach).
+  const sources = [...entries];
   if (opts.tests && existsSync(join(root, "tests"))) {
     sources.push(
       ...await _listTs(
