@@ -1,14 +1,17 @@
 /**
  * Test harness: a real registry (Debian's `/usr/bin/docker-registry`, the CNCF distribution
  * registry) on a free 127.0.0.1 port with its storage in a temporary directory, optionally with
- * htpasswd Basic auth and TLS; plus helpers to push an OCI layout into it with skopeo and to get
- * the cached Python base image layout. Tests start one registry per file and stop it in `after`.
+ * htpasswd Basic auth, TLS, or `auth.token` mode backed by a small token server (see
+ * `_token_server.ts`) that issues JWTs the registry trusts, as Docker Hub and GHCR do; plus
+ * helpers to push an OCI layout into it with skopeo and to get the cached Python base image
+ * layout. Tests start one registry per file and stop it in `after`.
  *
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { startTokenServer, type TokenServer, type TokenServerOptions } from "./_token_server.ts";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +22,9 @@ export interface StartRegistryOptions {
   htpasswd?: Record<string, string>;
   /** PEM certificate and key files to serve HTTPS instead of HTTP. */
   tls?: { certificate: string; key: string };
-  /** Extra YAML appended to the generated config (e.g. an `auth.token` section). */
+  /** Bearer token auth: a token server with these users and grants (see `_token_server.ts`). */
+  token?: TokenServerOptions;
+  /** Extra YAML appended to the generated config. */
   extraYaml?: string;
 }
 
@@ -33,6 +38,8 @@ export interface TestRegistry {
   url: string;
   /** Temporary directory holding config and storage. */
   dir: string;
+  /** The token server, in token mode. */
+  tokenServer?: TokenServer;
   /** Stops the registry and removes its directory. */
   stop(): Promise<void>;
 }
@@ -104,6 +111,18 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       `    path: ${join(dir, "htpasswd")}`,
     );
   }
+  let tokenServer: TokenServer | undefined;
+  if (options.token) {
+    tokenServer = await startTokenServer(dir, options.token);
+    lines.push(
+      "auth:",
+      "  token:",
+      `    realm: ${tokenServer.realm}`,
+      `    service: ${tokenServer.service}`,
+      `    issuer: ${tokenServer.issuer}`,
+      `    rootcertbundle: ${tokenServer.certificate}`,
+    );
+  }
   if (options.extraYaml) lines.push(options.extraYaml);
   await writeFile(join(dir, "config.yml"), lines.join("\n") + "\n");
 
@@ -118,6 +137,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
     child.stderr?.destroy();
+    await tokenServer?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 15_000;
@@ -137,7 +157,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { host, port, url, dir, stop };
+  return tokenServer ? { host, port, url, dir, tokenServer, stop } : { host, port, url, dir, stop };
 }
 
 /** Options for {@linkcode pushLayoutToRegistry}. */
