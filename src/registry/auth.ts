@@ -78,6 +78,8 @@ export class HostAuth {
   readonly #tokens = new Map<string, _Token>();
 
   /**
+   * Makes the state for one host; nothing is fetched until needed.
+   *
    * @param registry The name credentials are looked up under (and shown in messages).
    * @param credentials Where credentials come from.
    * @param send How to send token requests.

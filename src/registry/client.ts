@@ -122,6 +122,8 @@ export class RegistryClient {
   readonly #auth = new Map<string, HostAuth>();
 
   /**
+   * Makes a client; no request is sent until one is needed.
+   *
    * @param options Mirror, insecure hosts, credentials, timeouts, retries.
    */
   constructor(options: RegistryClientOptions = {}) {

@@ -22,6 +22,8 @@ export class RegistryError extends PycontainerError {
   readonly codes: string[];
 
   /**
+   * Makes the error; messages come from {@linkcode errorFromResponse} and {@linkcode errorFromNetwork}.
+   *
    * @param message One line.
    * @param details Registry, operation, status, codes, hint and cause.
    */
@@ -49,7 +51,7 @@ export class RegistryError extends PycontainerError {
 }
 
 /** The hint shown whenever a registry cannot be reached. */
-export const UNREACHABLE_HINT =
+export const UNREACHABLE_HINT: string =
   "check the host name, port and your network/proxy; for Docker Hub images, use a mirror with " +
   "--registry-mirror HOST[:PORT] or PYCONTAINER_REGISTRY_MIRROR";
 

@@ -92,7 +92,7 @@ export function backoffDelay(
   attempt: number,
   baseMs: number,
   maxMs: number,
-  random = Math.random(),
+  random: number = Math.random(),
 ): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * random);

@@ -38,6 +38,8 @@ export class BlobStore implements BlobSource {
   readonly #dir: string;
 
   /**
+   * Opens (lazily) a blob store.
+   *
    * @param root The cache root directory; created on first write.
    */
   constructor(root: string) {

@@ -15,6 +15,8 @@ export class DigestMismatchError extends PycontainerError {
   /** The digest the descriptor promised. */
   readonly expected: string;
   /**
+   * Makes the error.
+   *
    * @param message One line naming the blob and where it came from.
    * @param expected The digest the descriptor promised.
    * @param hint What to do.
