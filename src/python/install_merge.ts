@@ -4,7 +4,8 @@
  * silently lets the last wheel win and uv only warns; in an image that is a heisenbug (which file
  * you get depends on install order), so here it is an error naming both distributions. The same
  * file from two wheels (same hash, same mode) is kept once, as are identical directories and
- * symlinks.
+ * symlinks. A path below another install's file or symlink (e.g. `.venv/lib64/x` below the
+ * venv's `lib64 -> lib` link) is rejected too: extracting it would write through the link.
  *
  * @module
  */
@@ -62,10 +63,21 @@ export function mergeInstalls(sets: readonly InstallSet[]): LayerEntry[] {
       );
     }
   }
-  return [...seen.values()].map((s) => s.entry).sort((
-    a,
-    b,
-  ) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // A path below a file or a symlink would be written through it when the layer is extracted.
+  for (const [path, { label }] of seen) {
+    for (let i = path.indexOf("/"); i > 0; i = path.indexOf("/", i + 1)) {
+      const parent = seen.get(path.slice(0, i));
+      if (parent && parent.entry.type !== "dir") {
+        throw new PycontainerError(
+          `${label} installs "${path}" below ${parent.entry.type} "${parent.entry.path}" from ${parent.label}`,
+          { hint: "the packages conflict: drop one of them, or pin versions that don't overlap" },
+        );
+      }
+    }
+  }
+  return [...seen.values()].map((s) => s.entry).sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+  );
 }
 
 /** What makes two entries interchangeable; `""` when unknown (never equal to anything). */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { LayerEntry } from "../../src/layer/entry.ts";
+import { fileEntry, type LayerEntry } from "../../src/layer/entry.ts";
 import { writeLayer } from "../../src/layer/tar_writer.ts";
 import { installWheel, type WheelInstall } from "../../src/python/wheel_install.ts";
 import { mergeInstalls } from "../../src/python/install_merge.ts";
@@ -70,6 +70,30 @@ test("mergeInstalls() keeps identical files once and rejects conflicting ones", 
     assert.throws(
       () => mergeInstalls([venv, clobber]),
       rejectsWith(/venv and d 1\.0 \(d\.whl\) both install "app\/\.venv\/bin\/python"/),
+    );
+    const through = await installWheel(
+      await writeWheel(
+        dir,
+        "e.whl",
+        makeWheel({ name: "e", files: { "e-1.0.data/data/lib64/evil.py": "x\n", "e.py": "" } }),
+      ),
+      TARGET,
+    );
+    assert.throws(
+      () => mergeInstalls([venv, through]),
+      rejectsWith(
+        /e 1\.0 \(e\.whl\) installs "app\/\.venv\/lib64\/evil\.py" below symlink "app\/\.venv\/lib64" from venv/,
+      ),
+    );
+    assert.throws(
+      () =>
+        mergeInstalls([a, {
+          label: "f",
+          entries: [fileEntry(`${SP}/shared`, "file, not a package")],
+        }]),
+      rejectsWith(
+        /a 1\.0 \(a\.whl\) installs ".*\/shared\/__init__\.py" below file ".*\/shared" from f/,
+      ),
     );
   });
 });
