@@ -146,59 +146,65 @@ function hostPython(): { home: string; exe: string; version: string; full: strin
   }
 }
 
-test("a venv with installed wheels works with a real interpreter (.pth, launchers, scripts, .so)", {
-  timeout: 60_000,
-}, async (t) => {
-  const py = hostPython();
-  if (!py) return t.skip("no python3 on this machine");
-  const wheels: RealWheel[] = [REAL_WHEELS.six, REAL_WHEELS.docutils, REAL_WHEELS.setuptools];
-  if (py.version === "3.11") wheels.push(REAL_WHEELS.markupsafe);
-  const paths: string[] = [];
-  for (const wheel of wheels) {
-    const got = await realWheel(wheel);
-    if ("error" in got) return t.skip(got.error);
-    paths.push(got.path);
-  }
-  const root = await mkdtemp(join(tmpdir(), "pyc-venv-"));
-  try {
-    // The venv's image path is the temp dir itself, so its absolute paths are real on this host.
-    const venvDir = join(root, "app/.venv").slice(1);
-    const target = { venvDir, pythonVersion: py.version };
-    const venv = venvEntries({
-      ...target,
-      pythonHome: py.home,
-      pythonFullVersion: py.full,
-      interpreter: py.exe,
-    });
-    const installs = [];
-    for (const path of paths) installs.push(await installWheel(path, target, { requested: true }));
-    await materialize("/", mergeInstalls([{ label: "venv", entries: venv }, ...installs]));
-    const bin = join("/", venvDir, "bin");
-    const run = (cmd: string, args: string[]) =>
-      execFileSync(cmd, args, { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } }).trim();
-    const probe = run(join(bin, "python"), [
-      "-c",
-      "import sys, six, distutils, site; print(sys.prefix); print(six.__file__); " +
-      "print(distutils.__file__); print(sys.flags.no_site)",
-    ]).split("\n");
-    assert.equal(probe[0], join("/", venvDir));
-    assert.equal(probe[1], join("/", venvDir, `lib/python${py.version}/site-packages/six.py`));
-    // distutils-precedence.pth made setuptools' vendored distutils win: .pth files work.
-    assert.match(probe[2]!, /site-packages\/setuptools\/_distutils\/__init__\.py$/);
-    assert.match(run(join(bin, "docutils"), ["--version"]), /Docutils 0\.20\.1/);
-    assert.match(run(join(bin, "rst2html.py"), ["--version"]), /0\.20\.1/);
-    if (py.version === "3.11") {
-      assert.equal(
-        run(join(bin, "python"), ["-c", "import markupsafe._speedups as s; print(s.__name__)"]),
-        "markupsafe._speedups",
-      );
+test(
+  "venvEntries() plus installed wheels work with a real interpreter (.pth, launchers, scripts, .so)",
+  {
+    timeout: 60_000,
+  },
+  async (t) => {
+    const py = hostPython();
+    if (!py) return t.skip("no python3 on this machine");
+    const wheels: RealWheel[] = [REAL_WHEELS.six, REAL_WHEELS.docutils, REAL_WHEELS.setuptools];
+    if (py.version === "3.11") wheels.push(REAL_WHEELS.markupsafe);
+    const paths: string[] = [];
+    for (const wheel of wheels) {
+      const got = await realWheel(wheel);
+      if ("error" in got) return t.skip(got.error);
+      paths.push(got.path);
     }
-    const activate = run("/bin/sh", [
-      "-c",
-      `. ${join(bin, "activate")}; echo "$VIRTUAL_ENV"; command -v python`,
-    ]);
-    assert.equal(activate, `${join("/", venvDir)}\n${join(bin, "python")}`);
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+    const root = await mkdtemp(join(tmpdir(), "pyc-venv-"));
+    try {
+      // The venv's image path is the temp dir itself, so its absolute paths are real on this host.
+      const venvDir = join(root, "app/.venv").slice(1);
+      const target = { venvDir, pythonVersion: py.version };
+      const venv = venvEntries({
+        ...target,
+        pythonHome: py.home,
+        pythonFullVersion: py.full,
+        interpreter: py.exe,
+      });
+      const installs = [];
+      for (const path of paths) {
+        installs.push(await installWheel(path, target, { requested: true }));
+      }
+      await materialize("/", mergeInstalls([{ label: "venv", entries: venv }, ...installs]));
+      const bin = join("/", venvDir, "bin");
+      const run = (cmd: string, args: string[]) =>
+        execFileSync(cmd, args, { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } }).trim();
+      const probe = run(join(bin, "python"), [
+        "-c",
+        "import sys, six, distutils, site; print(sys.prefix); print(six.__file__); " +
+        "print(distutils.__file__); print(sys.flags.no_site)",
+      ]).split("\n");
+      assert.equal(probe[0], join("/", venvDir));
+      assert.equal(probe[1], join("/", venvDir, `lib/python${py.version}/site-packages/six.py`));
+      // distutils-precedence.pth made setuptools' vendored distutils win: .pth files work.
+      assert.match(probe[2]!, /site-packages\/setuptools\/_distutils\/__init__\.py$/);
+      assert.match(run(join(bin, "docutils"), ["--version"]), /Docutils 0\.20\.1/);
+      assert.match(run(join(bin, "rst2html.py"), ["--version"]), /0\.20\.1/);
+      if (py.version === "3.11") {
+        assert.equal(
+          run(join(bin, "python"), ["-c", "import markupsafe._speedups as s; print(s.__name__)"]),
+          "markupsafe._speedups",
+        );
+      }
+      const activate = run("/bin/sh", [
+        "-c",
+        `. ${join(bin, "activate")}; echo "$VIRTUAL_ENV"; command -v python`,
+      ]);
+      assert.equal(activate, `${join("/", venvDir)}\n${join(bin, "python")}`);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  },
+);
