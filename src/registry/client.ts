@@ -61,7 +61,16 @@ export type RegistryEvent =
     delayMs: number;
     reason: string;
   }
-  | { type: "request"; registry: string; method: string; url: string; status: number };
+  | { type: "request"; registry: string; method: string; url: string; status: number }
+  | {
+    type: "blob";
+    registry: string;
+    repository: string;
+    digest: string;
+    size: number;
+    /** `download` when it starts, `downloaded` when verified in the cache, `corrupt` when a cached copy failed verification. */
+    state: "download" | "downloaded" | "corrupt";
+  };
 
 /** A registry request. */
 export interface RegistryRequest {
@@ -140,6 +149,24 @@ export class RegistryClient {
    */
   endpoint(registry: string, purpose: "pull" | "push" = "pull"): RegistryEndpoint {
     return resolveEndpoint(registry, this.#options, purpose);
+  }
+
+  /**
+   * Passes an event to the `onEvent` callback, for modules built on the client (blob downloads
+   * now, push progress later).
+   *
+   * @param event The event; never put a secret in it.
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const seen: string[] = [];
+   * new RegistryClient({ onEvent: (e) => seen.push(e.type) }).emit({ type: "blob", registry: "r", repository: "x", digest: "sha256:0", size: 1, state: "download" });
+   * console.assert(seen[0] === "blob");
+   * ```
+   */
+  emit(event: RegistryEvent): void {
+    this.#options.onEvent?.(event);
   }
 
   /**

@@ -55,10 +55,14 @@ export function registryBlobSource(
   const known = new Map(blobs.map((d) => [d.digest, d]));
   const ready = new Map<string, Promise<void>>();
 
+  const event = (d: Descriptor, state: "download" | "downloaded" | "corrupt") =>
+    client.emit({ type: "blob", ...repo, digest: d.digest, size: d.size, state });
   const download = (d: Descriptor) =>
     retry(async () => {
+      event(d, "download");
       const stream = await client.fetchBlob(repo, d);
       await store.write(d, stream, `registry ${client.endpoint(repo.registry).host}`);
+      event(d, "downloaded");
       options.onDownload?.(d);
     }, {
       attempts: options.attempts ?? 3,
@@ -86,6 +90,7 @@ export function registryBlobSource(
         if (await store.has(d)) {
           if (await store.verify(d)) return;
           await store.remove(d.digest);
+          event(d, "corrupt");
           options.onCorrupt?.(d);
         }
         await download(d);

@@ -375,6 +375,9 @@ test("a corrupt cached layer is detected and downloaded again", async () => {
   const stream = await again.blobSource.open(layer);
   await stream.pipeTo(new WritableStream());
   assert.equal(fresh.blobGets(), 1, "the corrupt layer was downloaded again");
+  const states = fresh.events.filter((e) => e.type === "blob" && e.digest === layer.digest)
+    .map((e) => (e as { state: string }).state);
+  assert.deepEqual(states, ["corrupt", "download", "downloaded"]);
   assert.ok(await store.verify(layer));
 });
 
