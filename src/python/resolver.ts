@@ -288,6 +288,9 @@ class _Resolver {
     for (const why of criterion.excluded.values()) for (const n of why) causes.add(n);
     for (const f of failures) {
       for (const c of f.constraints) if (c.parent !== undefined) causes.add(c.parent);
+      // A package already pinned to a version the new requirement excludes: another version of
+      // it may fit, so its decision is a cause too.
+      if (f.pinned !== undefined) causes.add(f.name);
     }
     causes.delete(criterion.name);
     // The package itself is a cause when one of its versions was tried (another version may do).

@@ -73,14 +73,21 @@ function assertConsistent(r: Resolution, env: MarkerEnvironment): void {
   }
 }
 
-for (const [arch, machine] of [["amd64", "x86_64"], ["arm64", "aarch64"]] as const) {
-  test(`resolve() picks fastapi + uvicorn[standard] wheels for cp311 ${machine} from the real index`, async (t) => {
+for (
+  const [arch, machine, python] of [
+    ["amd64", "x86_64", "3.11.7"],
+    ["arm64", "aarch64", "3.11.7"],
+    ["arm64", "aarch64", "3.12.3"],
+  ] as const
+) {
+  test(`resolve() picks fastapi + uvicorn[standard] wheels for ${python} ${machine} from the real index`, async (t) => {
     if (!(await hasRealIndex())) {
       t.skip("run tests/fixtures/wheels_index/fetch.sh first");
       return;
     }
     await withIndex({ dirs: [realIndexDir()] }, async (client, server) => {
-      const tgt = target(arch);
+      const tgt = target(arch, python);
+      const cp = `cp${python.split(".").slice(0, 2).join("")}`;
       const r = await resolve({
         requirements: ["fastapi", "uvicorn[standard]"],
         target: tgt,
@@ -114,7 +121,7 @@ for (const [arch, machine] of [["amd64", "x86_64"], ["arm64", "aarch64"]] as con
         if (wheel.platformTags.includes("any")) continue;
         binaries++;
         assert.ok(wheel.platformTags.every((tag) => tag.endsWith(`_${machine}`)), p.wheel.filename);
-        assert.ok(wheel.abiTags.some((a) => a === "cp311" || a === "abi3"), p.wheel.filename);
+        assert.ok(wheel.abiTags.some((a) => a === cp || a === "abi3"), p.wheel.filename);
       }
       assert.ok(binaries >= 6, `binary wheels: ${binaries}`);
       assertConsistent(r, tgt.markerEnv);
@@ -130,6 +137,48 @@ for (const [arch, machine] of [["amd64", "x86_64"], ["arm64", "aarch64"]] as con
     });
   });
 }
+
+test("resolve() picks flask + gunicorn + django for cp312 x86_64 from the real index", async (t) => {
+  if (!(await hasRealIndex())) {
+    t.skip("run tests/fixtures/wheels_index/fetch.sh first");
+    return;
+  }
+  await withIndex({ dirs: [realIndexDir()] }, async (client) => {
+    const tgt = target("amd64", "3.12.3");
+    const r = await resolve({
+      requirements: ["flask", "gunicorn", "django"],
+      target: tgt,
+      index: client,
+    });
+    const names = r.packages.map((p) => p.name);
+    for (
+      const n of [
+        "flask",
+        "werkzeug",
+        "jinja2",
+        "markupsafe",
+        "gunicorn",
+        "django",
+        "asgiref",
+        "sqlparse",
+      ]
+    ) {
+      assert.ok(names.includes(n), `${n} resolved`);
+    }
+    assert.ok(
+      r.packages.find((p) => p.name === "markupsafe")!.wheel.filename.includes("cp312-cp312"),
+    );
+    assert.equal(byName(r).django, "6.1.3", "newest django that supports 3.12");
+    assertConsistent(r, tgt.markerEnv);
+    // Django 6 requires Python >=3.12: a 3.11 target gets the 5.2 line.
+    const py311 = await resolve({
+      requirements: ["django"],
+      target: target("amd64"),
+      index: client,
+    });
+    assert.equal(byName(py311).django, "5.2.19");
+  });
+});
 
 test("resolve() evaluates markers for the target, not the host (no uvloop on PyPy)", async (t) => {
   if (!(await hasRealIndex())) {
@@ -218,6 +267,18 @@ test("resolve() backjumps over decisions unrelated to the conflict", async () =>
     const jumps = events.filter((e) => e.kind === "backjump");
     assert.deepEqual(jumps.map((e) => `${e.name} ${e.version}`), ["a 2.0"], "x was not revisited");
     assert.equal(r.stats.backjumps, 1);
+  });
+});
+
+test("resolve() revisits a package pinned earlier when a later one excludes its version", async () => {
+  const files = [
+    w({ name: "a", version: "2.0" }),
+    w({ name: "a", version: "1.0" }),
+    w({ name: "b", version: "1.0", requires: ["a<2"] }),
+  ];
+  await withIndex({ files }, async (client) => {
+    const r = await resolve({ requirements: ["a", "b"], target: target("amd64"), index: client });
+    assert.deepEqual(byName(r), { a: "1.0", b: "1.0" });
   });
 });
 
