@@ -24,7 +24,7 @@ import { readBlob } from "./blob_source.ts";
 import { tempPathFor, writeFileAtomic } from "./atomic.ts";
 import { openFileStream, writeStreamToFile } from "./_file_stream.ts";
 import { REF_NAME_ANNOTATION } from "./layout_reader.ts";
-import { verifyStream } from "./verify_stream.ts";
+import { DigestMismatchError, verifyStream } from "./verify_stream.ts";
 
 /** One image to put in the layout's `index.json`. */
 export interface LayoutEntry {
@@ -188,7 +188,15 @@ async function _writeBlob(blobDir: string, d: Descriptor, blobs: BlobSource): Pr
       // The OS copies (fast, reflinks where possible); the copy is still hashed, because a cache
       // file can have been damaged since it was verified, and the output must be right.
       await copyFile(local, temp);
-      await (verifyStream(await openFileStream(temp), d, local)).pipeTo(new WritableStream());
+      await (verifyStream(await openFileStream(temp), d, local)).pipeTo(new WritableStream())
+        .catch((e) => {
+          if (!(e instanceof DigestMismatchError)) throw e;
+          throw new DigestMismatchError(
+            e.message,
+            d.digest,
+            `delete ${local} (a damaged cache file) and run again`,
+          );
+        });
     } else {
       await writeStreamToFile(verifyStream(await blobs.open(d), d, "the build"), temp);
     }

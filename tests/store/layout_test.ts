@@ -316,6 +316,10 @@ test("writeOciLayout() verifies blobs it copies from a local file", async () => 
         ),
         e.message,
       );
+      assert.equal(
+        e.hint,
+        `delete ${store.path(configDesc.digest)} (a damaged cache file) and run again`,
+      );
       return true;
     },
   );
