@@ -9,7 +9,15 @@
  */
 
 import type { IndexFile } from "./index_page.ts";
-import { compareVersions, parseSpecifierSet, specifierContains, type Version } from "./pep440.ts";
+import {
+  compareVersions,
+  impliesPrereleases,
+  isPrerelease,
+  parseSpecifierSet,
+  specifierContains,
+  type SpecifierSet,
+  type Version,
+} from "./pep440.ts";
 import { tagIndex, wheelTagPriority } from "./tags.ts";
 import { parseSdistFilename, parseWheelFilename } from "./wheel_name.ts";
 
@@ -172,4 +180,54 @@ export function projectCandidates(
     }
   }
   return { name, candidates, skipped };
+}
+
+/**
+ * The candidates a set of requirements allows, newest first: every specifier must match, a
+ * yanked version only when some specifier pins exactly it (PEP 592), and pre-releases per
+ * `prereleases` — `if-necessary` takes them only when a specifier names one or no final release
+ * matches.
+ *
+ * @param candidates A project's candidates, newest first.
+ * @param specifiers Every requirement's specifier set.
+ * @param options Versions ruled out by backtracking, and the pre-release policy.
+ * @returns The allowed candidates, newest first.
+ *
+ * @example
+ * ```ts
+ * import { allowedCandidates, projectCandidates } from "./resolver_candidates.ts";
+ * import { parseSpecifierSet } from "./pep440.ts";
+ * const file = (filename: string) => ({ filename, url: `https://x/${filename}`, hashes: {},
+ *   requiresPython: undefined, yanked: false as const, size: undefined, uploadTime: undefined,
+ *   coreMetadata: false as const });
+ * const pc = projectCandidates("demo",
+ *   ["demo-2.0b1-py3-none-any.whl", "demo-1.1-py3-none-any.whl", "demo-1.0-py3-none-any.whl"].map(file),
+ *   { tags: ["py3-none-any"], pythonFullVersion: "3.12.1" });
+ * const ok = allowedCandidates(pc.candidates, [parseSpecifierSet(">=1.0")], { excluded: new Set(["1.1"]) });
+ * console.assert(ok.map((c) => c.version).join() === "1.0");
+ * ```
+ */
+export function allowedCandidates(
+  candidates: readonly Candidate[],
+  specifiers: readonly SpecifierSet[],
+  options: {
+    excluded?: { has(version: string): boolean };
+    prereleases?: "allow" | "if-necessary" | "disallow";
+  } = {},
+): Candidate[] {
+  const policy = options.prereleases ?? "if-necessary";
+  const exactPins = specifiers.flatMap((s) =>
+    s.specifiers.filter((x) => (x.operator === "==" && !x.wildcard) || x.operator === "===")
+  );
+  const matching = candidates.filter((cand) =>
+    !options.excluded?.has(cand.version) &&
+    specifiers.every((s) => specifierContains(s, cand.parsed, { prereleases: true })) &&
+    (cand.yanked === false ||
+      exactPins.some((x) =>
+        specifierContains({ specifiers: [x] }, cand.parsed, { prereleases: true })
+      ))
+  );
+  if (policy === "allow" || specifiers.some(impliesPrereleases)) return matching;
+  const finals = matching.filter((cand) => !isPrerelease(cand.parsed));
+  return finals.length > 0 || policy === "disallow" ? finals : matching;
 }
