@@ -25,6 +25,7 @@ import { tempPathFor, writeFileAtomic } from "./atomic.ts";
 import { openFileStream, writeStreamToFile } from "./_file_stream.ts";
 import { REF_NAME_ANNOTATION } from "./layout_reader.ts";
 import { DigestMismatchError, verifyStream } from "./verify_stream.ts";
+import { LOCK_FILE_NAME, withDirLock } from "./dir_lock.ts";
 
 /** One image to put in the layout's `index.json`. */
 export interface LayoutEntry {
@@ -88,7 +89,6 @@ export async function writeOciLayout(
   options: WriteOciLayoutOptions,
 ): Promise<WriteOciLayoutResult> {
   const root = resolve(dir);
-  const blobDir = join(root, "blobs", "sha256");
   const fsFail = (e: unknown): never => {
     if (e instanceof PycontainerError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -98,7 +98,17 @@ export async function writeOciLayout(
     );
   };
 
-  const existing = await _prepare(root).catch(fsFail);
+  await _prepare(root).catch(fsFail);
+  return await withDirLock(root, () => _write(root, options, fsFail)).catch(fsFail);
+}
+
+async function _write(
+  root: string,
+  options: WriteOciLayoutOptions,
+  fsFail: (e: unknown) => never,
+): Promise<WriteOciLayoutResult> {
+  const blobDir = join(root, "blobs", "sha256");
+  const existing = await _readExisting(root).catch(fsFail);
   await mkdir(blobDir, { recursive: true }).catch(fsFail);
 
   // Children before parents, so a manifest on disk always has its blobs.
@@ -129,26 +139,30 @@ export async function writeOciLayout(
   return { index, written, reused, removed };
 }
 
-async function _prepare(root: string): Promise<{ marker?: string; index?: ImageIndex }> {
+/** Creates the directory, or checks that an existing non-empty one is an OCI layout. */
+async function _prepare(root: string): Promise<void> {
   const entries = await readdir(root).catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return undefined;
     throw e;
   });
   if (entries === undefined) {
     await mkdir(root, { recursive: true });
-    return {};
+    return;
   }
+  const others = entries.filter((n) => n !== LOCK_FILE_NAME && !n.endsWith(".tmp"));
+  if (others.length === 0 || others.includes("oci-layout")) return;
+  throw new PycontainerError(
+    `output directory ${root} exists and is not an OCI image layout`,
+    {
+      hint: "choose an empty or new --output directory (pycontainer won't overwrite other files)",
+      exitCode: 2,
+    },
+  );
+}
+
+async function _readExisting(root: string): Promise<{ marker?: string; index?: ImageIndex }> {
   const marker = await readFile(join(root, "oci-layout"), "utf8").catch(() => undefined);
-  if (marker === undefined) {
-    if (entries.length === 0) return {};
-    throw new PycontainerError(
-      `output directory ${root} exists and is not an OCI image layout`,
-      {
-        hint: "choose an empty or new --output directory (pycontainer won't overwrite other files)",
-        exitCode: 2,
-      },
-    );
-  }
+  if (marker === undefined) return {};
   const bytes = await readFile(join(root, "index.json")).catch(() => undefined);
   if (bytes === undefined) return { marker };
   const doc = parseManifest(new Uint8Array(bytes), join(root, "index.json"));

@@ -15,6 +15,8 @@ import {
   REF_NAME_ANNOTATION,
 } from "../../src/store/layout_reader.ts";
 import { writeOciLayout } from "../../src/store/layout_writer.ts";
+import { LOCK_FILE_NAME, withDirLock } from "../../src/store/dir_lock.ts";
+import { spawn, spawnSync } from "node:child_process";
 import { BlobStore } from "../../src/store/blob_store.ts";
 import { DigestMismatchError } from "../../src/store/verify_stream.ts";
 import { baseLayoutPath, run } from "../integration/_registry.ts";
@@ -324,4 +326,54 @@ test("writeOciLayout() verifies blobs it copies from a local file", async () => 
     },
   );
   assert.deepEqual(await blobNames(join(root, "copy-bad")), []);
+});
+
+test("writeOciLayout() run concurrently into one directory keeps every tag", async () => {
+  const dir = join(root, "concurrent");
+  const images = ["c1", "c2", "c3", "c4"].map((t) => ({ tag: t, ...derived(t) }));
+  await Promise.all(
+    images.map((i) =>
+      writeOciLayout(dir, {
+        manifests: [{ descriptor: i.descriptor, tag: i.tag }],
+        blobs: i.source,
+      })
+    ),
+  );
+  const layout = await readOciLayout(dir);
+  for (const i of images) assert.equal(layout.resolve(i.tag).digest, i.descriptor.digest);
+  const listed = (await run("umoci", ["ls", "--layout", dir])).trim().split("\n").sort();
+  assert.deepEqual(listed, ["c1", "c2", "c3", "c4"]);
+  assert.ok(!(await readdir(dir)).includes(LOCK_FILE_NAME), "the lock is released");
+});
+
+test("withDirLock() breaks a dead owner's lock and times out on a live one", async () => {
+  const dir = await mkdtemp(join(root, "lock-"));
+  const dead = spawnSync("true").pid!;
+  await writeFile(join(dir, LOCK_FILE_NAME), `${dead}\n`);
+  assert.equal(await withDirLock(dir, () => Promise.resolve("got it"), { waitMs: 2000 }), "got it");
+  assert.ok(!(await readdir(dir)).includes(LOCK_FILE_NAME));
+
+  const sleeper = spawn("sleep", ["30"]);
+  try {
+    await writeFile(join(dir, LOCK_FILE_NAME), `${sleeper.pid}\n`);
+    await assert.rejects(
+      withDirLock(dir, () => Promise.resolve(1), { waitMs: 200 }),
+      (e: unknown) => {
+        assert.ok(e instanceof PycontainerError);
+        assert.equal(
+          e.message,
+          `${dir} is locked by another pycontainer process (pid ${sleeper.pid})`,
+        );
+        assert.match(e.hint ?? "", new RegExp(`delete ${join(dir, LOCK_FILE_NAME)}`));
+        return true;
+      },
+    );
+    assert.equal(
+      await withDirLock(dir, () => Promise.resolve(2), { waitMs: 200, staleMs: 0 }),
+      2,
+      "a stale lock is broken",
+    );
+  } finally {
+    sleeper.kill();
+  }
 });
