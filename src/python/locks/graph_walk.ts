@@ -75,12 +75,13 @@ export function walkLockGraph(
     list.push(p);
     byName.set(p.name, list);
   }
-  const start: LockEdge[] = [...graph.root];
+  type Item = { from: LockedPackage | undefined; edge: LockEdge; extra?: string };
+  const queue: Item[] = graph.root.map((edge) => ({ from: undefined, edge }));
   for (const raw of extras) {
     const extra = normalizeName(raw);
     const list = graph.rootExtras[extra];
     if (list === undefined) throw _missing(set, "extra", raw, Object.keys(graph.rootExtras));
-    start.push(...list);
+    queue.push(...list.map((edge) => ({ from: undefined, edge, extra })));
   }
   for (const raw of [...(graph.defaultGroups ?? []), ...groups]) {
     const group = normalizeName(raw);
@@ -88,38 +89,34 @@ export function walkLockGraph(
     if (list === undefined) {
       throw _missing(set, "dependency group", raw, Object.keys(graph.rootGroups));
     }
-    start.push(...list);
+    queue.push(...list.map((edge) => ({ from: undefined, edge })));
   }
   const reached = new Map<string, Set<string>>();
-  const queue: { from: LockedPackage | undefined; edge: LockEdge }[] = start.map((edge) => ({
-    from: undefined,
-    edge,
-  }));
   while (queue.length > 0) {
-    const { from, edge } = queue.shift() as { from: LockedPackage | undefined; edge: LockEdge };
-    if (edge.marker !== undefined && !_holds(set, from, edge, env)) continue;
+    const { from, edge, extra: via } = queue.shift() as Item;
+    if (edge.marker !== undefined && !_holds(set, from, edge, env, via)) continue;
     if (edge.name === graph.projectName) {
       // The project depending on itself (`myapi[redis]` in a group): activate its extras.
       for (const extra of edge.extras ?? []) {
-        queue.push(...(graph.rootExtras[extra] ?? []).map((e) => ({ from, edge: e })));
+        queue.push(...(graph.rootExtras[extra] ?? []).map((e) => ({ from, edge: e, extra })));
       }
       continue;
     }
     const target = _resolve(set, byName, from, edge);
     const key = packageKey(target.name, target.version);
     let active = reached.get(key);
-    const first = active === undefined;
     if (active === undefined) {
       active = new Set();
       reached.set(key, active);
+      for (const e of graph.edges[key] ?? []) queue.push({ from: target, edge: e });
     }
-    const next: LockEdge[] = first ? [...(graph.edges[key] ?? [])] : [];
     for (const extra of edge.extras ?? []) {
       if (active.has(extra)) continue;
       active.add(extra);
-      next.push(...(graph.extraEdges[key]?.[extra] ?? []));
+      for (const e of graph.extraEdges[key]?.[extra] ?? []) {
+        queue.push({ from: target, edge: e, extra });
+      }
     }
-    for (const e of next) queue.push({ from: target, edge: e });
   }
   return set.packages.filter((p) => reached.has(packageKey(p.name, p.version)));
 }
@@ -129,9 +126,10 @@ function _holds(
   from: LockedPackage | undefined,
   edge: LockEdge,
   env: MarkerEnvironment,
+  extra: string | undefined,
 ): boolean {
   try {
-    return evaluateMarker(edge.marker as string, env);
+    return evaluateMarker(edge.marker as string, env, extra === undefined ? {} : { extra });
   } catch (e) {
     if (!(e instanceof PycontainerError)) throw e;
     throw lockError(
@@ -149,9 +147,14 @@ function _resolve(
   edge: LockEdge,
 ): LockedPackage {
   const candidates = byName.get(edge.name) ?? [];
-  const found = edge.version === undefined
-    ? candidates.length === 1 ? candidates[0] : undefined
-    : candidates.find((p) => p.version === edge.version);
+  let found: LockedPackage | undefined;
+  if (edge.version !== undefined) found = candidates.find((p) => p.version === edge.version);
+  else if (candidates.length === 1) found = candidates[0];
+  else if (edge.specifier !== undefined) {
+    const spec = edge.specifier;
+    const fits = candidates.filter((p) => p.version !== undefined && spec(p.version));
+    if (fits.length === 1) found = fits[0];
+  }
   if (found !== undefined) return found;
   const what = edge.version === undefined ? edge.name : `${edge.name} ${edge.version}`;
   throw lockError(

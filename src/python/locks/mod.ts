@@ -25,12 +25,9 @@ export {
   type ReadLockOptions,
 } from "./find_lock_file.ts";
 export { walkLockGraph } from "./graph_walk.ts";
-export {
-  parsePoetryLock,
-  poetryConstraintToPep440,
-  poetryMarkerToPep751,
-  readPoetryLock,
-} from "./poetry_lock.ts";
+export { poetryConstraintToPep440, poetryPythonMarker } from "./poetry_constraint.ts";
+export { poetryLegacyGraph } from "./poetry_legacy.ts";
+export { parsePoetryLock, poetryMarkerToPep751, readPoetryLock } from "./poetry_lock.ts";
 export { parsePylock, readPylock } from "./pylock.ts";
 export { type RequirementsLine, splitRequirementsLines } from "./requirements_lines.ts";
 export { PYPI_SIMPLE, readRequirementsTxt, type RequirementsOptions } from "./requirements_txt.ts";

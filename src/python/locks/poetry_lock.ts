@@ -8,12 +8,16 @@
  * hash on the package's source (`[package.source]` for non-PyPI indexes).
  *
  * Older locks (lock-version 1.x/2.0, Poetry 1) record neither groups nor markers; selecting from
- * them needs the dependency graph rooted at pyproject.toml, see `poetry_legacy.ts`.
+ * them walks the dependency graph from the project's pyproject.toml (read from next to the lock),
+ * see `poetry_legacy.ts`.
  *
  * @module
  */
 
+import { dirname, join } from "node:path";
 import { normalizeName } from "../names.ts";
+import { poetryConstraintToPep440 } from "./poetry_constraint.ts";
+import { poetryLegacyGraph } from "./poetry_legacy.ts";
 import {
   arrayTableLines,
   isTable,
@@ -140,7 +144,8 @@ function _dependencies(r: TableReader): string[] {
  *
  * @param text The document.
  * @param path The file's path (named in errors and kept in the result).
- * @param metadataFiles For lock-version 1.x, where files sit in `[metadata.files]` (internal).
+ * @param pyproject The project's pyproject.toml (text and path), needed to select from Poetry 1
+ *   locks (lock-version below 2.1): their graph is walked from its dependencies.
  * @returns The packages with PEP 751-style markers (lock-version 2.1) or without (older), their
  *   files (names and hashes, no URLs), sources and the index URLs.
  * @throws {PycontainerError} With `poetry.lock:<line>` for invalid TOML or a malformed package.
@@ -162,7 +167,11 @@ function _dependencies(r: TableReader): string[] {
  * console.assert(lock.packages[0]?.marker === "'dev' in dependency_groups");
  * ```
  */
-export function parsePoetryLock(text: string, path: string): LockedSet {
+export function parsePoetryLock(
+  text: string,
+  path: string,
+  pyproject?: { text: string; path: string },
+): LockedSet {
   const doc = parseLockToml(text, path, _TOOL);
   const top = new TableReader(doc, { file: path, line: 1 }, "poetry.lock", _TOOL);
   const meta = new TableReader(top.subtable("metadata") ?? {}, { file: path }, "[metadata]", _TOOL);
@@ -221,6 +230,11 @@ export function parsePoetryLock(text: string, path: string): LockedSet {
     };
   });
   const requiresPython = poetryConstraintToPep440(meta.string("python-versions") ?? "*");
+  const graph = withMarkers || pyproject === undefined ? undefined : poetryLegacyGraph(
+    top.tables("package"),
+    parseLockToml(pyproject.text, pyproject.path, "poetry check"),
+    pyproject.path,
+  );
   return {
     kind: "poetry.lock",
     path,
@@ -230,52 +244,8 @@ export function parsePoetryLock(text: string, path: string): LockedSet {
     declaredExtras: Object.keys(top.subtable("extras") ?? {}).map(normalizeName),
     ...(withMarkers ? { declaredGroups: [...groups] } : {}),
     formatVersion: lockVersion,
+    ...(graph === undefined ? {} : { graph }),
   };
-}
-
-/**
- * Converts a Poetry version constraint (`^3.11`, `~3.11`, `>=3.9,<4`, `3.11.*`, `*`) to a PEP 440
- * specifier set; `||` alternatives cannot be one set.
- *
- * @param constraint The Poetry constraint.
- * @returns The PEP 440 text (`""` for `*`), or `undefined` when it has alternatives or is unknown.
- *
- * @example
- * ```ts
- * import { poetryConstraintToPep440 } from "./poetry_lock.ts";
- * console.assert(poetryConstraintToPep440("^3.11") === ">=3.11,<4.0");
- * console.assert(poetryConstraintToPep440("~3.11") === ">=3.11,<3.12");
- * console.assert(poetryConstraintToPep440(">=3.9, <4") === ">=3.9,<4");
- * ```
- */
-export function poetryConstraintToPep440(constraint: string): string | undefined {
-  const c = constraint.trim();
-  if (c === "*" || c === "") return "";
-  if (c.includes("||")) return undefined;
-  const parts = c.split(/\s*,\s*|\s+(?=[<>=!~^])/).filter((p) => p !== "");
-  const out: string[] = [];
-  for (const p of parts) {
-    const m = /^(\^|~(?!=)|~=|==|!=|>=|<=|>|<|=)?\s*(\d+(?:\.\d+)*)(\.\*)?([a-z0-9.+-]*)$/i.exec(p);
-    if (m === null) return undefined;
-    const [, op = "", ver = "", star = "", rest = ""] = m;
-    const nums = ver.split(".").map(Number);
-    if (op === "^" || op === "~") {
-      let upper: number[];
-      if (op === "^") {
-        const i = nums.findIndex((n) => n !== 0);
-        const at = i < 0 ? Math.max(nums.length - 1, 0) : i;
-        upper = [...nums.slice(0, at), (nums[at] ?? 0) + 1];
-      } else {
-        const at = nums.length === 1 ? 0 : 1;
-        upper = [...nums.slice(0, at), (nums[at] ?? 0) + 1];
-      }
-      if (upper.length === 1) upper.push(0);
-      out.push(`>=${ver}${rest}`, `<${upper.join(".")}`);
-    } else {
-      out.push(`${op === "" || op === "=" ? "==" : op}${ver}${star}${rest}`);
-    }
-  }
-  return out.join(",");
 }
 
 /**
@@ -292,5 +262,14 @@ export function poetryConstraintToPep440(constraint: string): string | undefined
  * ```
  */
 export async function readPoetryLock(path: string): Promise<LockedSet> {
-  return parsePoetryLock(await readLockText(path), path);
+  const text = await readLockText(path);
+  if (/^lock-version\s*=\s*"2\.([1-9]|\d\d)/m.test(text)) return parsePoetryLock(text, path);
+  const pyprojectPath = join(dirname(path), "pyproject.toml");
+  let pyproject: { text: string; path: string } | undefined;
+  try {
+    pyproject = { text: await readLockText(pyprojectPath), path: pyprojectPath };
+  } catch {
+    pyproject = undefined;
+  }
+  return parsePoetryLock(text, path, pyproject);
 }

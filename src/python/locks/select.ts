@@ -239,8 +239,9 @@ export function selectForTarget(set: LockedSet, target: LockTarget): SelectedPac
   if (set.kind === "poetry.lock" && set.graph === undefined && set.declaredGroups === undefined) {
     throw lockError(
       { file: set.path },
-      `poetry.lock lock-version ${set.formatVersion} (Poetry 1) records no groups or markers`,
-      "lock again with Poetry 2 (`poetry lock`), or export a hashed requirements.txt",
+      `poetry.lock lock-version ${set.formatVersion} (Poetry 1) records no groups or markers, ` +
+        "and there is no pyproject.toml next to it to walk its dependencies from",
+      "keep the project's pyproject.toml next to poetry.lock, or lock again with Poetry 2",
     );
   }
   _checkLockCoversTarget(set, target);

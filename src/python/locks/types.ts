@@ -131,6 +131,11 @@ export interface LockEdge {
   marker?: string;
   /** Extras of the target package this edge activates. */
   extras?: string[];
+  /**
+   * Which versions the edge accepts, used only to choose among several locked versions of the
+   * name when `version` is absent (poetry.lock).
+   */
+  specifier?: (version: string) => boolean;
 }
 
 /** A universal lock's dependency graph, walked from the root project by `selectForTarget`. */

@@ -4,10 +4,13 @@ import { readFileSync } from "node:fs";
 import { PycontainerError } from "../../../src/errors.ts";
 import {
   parsePoetryLock,
-  poetryConstraintToPep440,
   poetryMarkerToPep751,
   readPoetryLock,
 } from "../../../src/python/locks/poetry_lock.ts";
+import {
+  poetryConstraintToPep440,
+  poetryPythonMarker,
+} from "../../../src/python/locks/poetry_constraint.ts";
 import { readUvLock } from "../../../src/python/locks/uv_lock.ts";
 import { type SelectedPackage, selectForTarget } from "../../../src/python/locks/select.ts";
 import { FIXTURES, linux, windows } from "./_targets.ts";
@@ -158,7 +161,7 @@ content-hash = "00"
   assert.deepEqual(names(windows("3.12.4", { groups: ["test"] })), ["tool", "lib", "local"]);
 });
 
-test("parsePoetryLock() reports bad locks with the line; Poetry 1 locks ask for a re-lock", () => {
+test("parsePoetryLock() reports bad locks with the line; Poetry 1 locks need pyproject.toml", () => {
   const missing = '[[package]]\nname = "a"\nversion = "1"\ngroups = ["main"]\n\n' +
     '[[package]]\nname = "b"\ngroups = ["main"]\n\n[metadata]\nlock-version = "2.1"\n';
   const e = errorOf(() => parsePoetryLock(missing, "poetry.lock"));
@@ -181,5 +184,44 @@ test("parsePoetryLock() reports bad locks with the line; Poetry 1 locks ask for 
   assert.equal(lock.packages[0]?.files[0]?.filename, "a-1-py3-none-any.whl");
   const err = errorOf(() => selectForTarget(lock, linux("3.11.4", "amd64")));
   assert.match(err.message, /lock-version 1\.1 \(Poetry 1\) records no groups or markers/);
-  assert.match(err.hint ?? "", /poetry lock/);
+  assert.match(err.hint ?? "", /pyproject\.toml next to poetry\.lock/);
+});
+
+test("selectForTarget() walks a Poetry 1 lock from pyproject.toml and matches uv.lock", async () => {
+  const lock = await readPoetryLock(`${FIXTURES}/poetry1/poetry.lock`);
+  const uv = await readUvLock(`${FIXTURES}/uv/uv.lock`);
+  assert.equal(lock.formatVersion, "2.0");
+  assert.equal(lock.graph?.projectName, "myapi");
+  assert.equal(lock.requiresPython, ">=3.11,<4.0");
+  const cases: [string, string, { extras?: string[]; groups?: string[] }][] = [
+    ["3.11.7", "amd64", {}],
+    ["3.13.1", "arm64", {}],
+    ["3.11.2", "amd64", { extras: ["redis"] }],
+    ["3.11.4", "amd64", { extras: ["redis"], groups: ["dev"] }],
+  ];
+  for (const [py, arch, extra] of cases) {
+    assert.deepEqual(
+      pins(selectForTarget(lock, linux(py, arch, extra))),
+      pins(selectForTarget(uv, linux(py, arch, extra))),
+      `${py} ${arch} ${JSON.stringify(extra)}`,
+    );
+  }
+  const win = selectForTarget(lock, windows("3.12.4")).map((s) => s.package.name);
+  assert.ok(win.includes("colorama") && !win.includes("uvloop"));
+  assert.throws(
+    () => selectForTarget(lock, linux("3.12.4", "amd64", { groups: ["docs"] })),
+    (e: unknown) => e instanceof PycontainerError && (e.hint ?? "").includes("dev"),
+  );
+});
+
+test("poetryPythonMarker() turns Poetry python constraints into markers", () => {
+  assert.equal(
+    poetryPythonMarker("^3.8"),
+    'python_full_version >= "3.8" and python_full_version < "4.0"',
+  );
+  assert.equal(
+    poetryPythonMarker("<3.9 || >=3.12"),
+    '(python_full_version < "3.9") or (python_full_version >= "3.12")',
+  );
+  assert.equal(poetryPythonMarker("*"), undefined);
 });
