@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { IndexClient } from "../../src/python/index_client.ts";
 import { indexesFromConfig } from "../../src/python/index_config.ts";
 import { type MarkerEnvironment, markerEnvironmentFor } from "../../src/python/markers.ts";
-import { specifierContains } from "../../src/python/pep440.ts";
+import { compareVersions, parseSpecifierSet, specifierContains } from "../../src/python/pep440.ts";
+import { readdir } from "node:fs/promises";
 import { parseRequirement, requirementApplies } from "../../src/python/requirement.ts";
 import {
   type Resolution,
-  resolve,
   type ResolveEvent,
   type ResolveTarget,
 } from "../../src/python/resolver.ts";
@@ -52,6 +53,18 @@ async function withIndex<T>(
 }
 
 const w = syntheticWheel;
+
+/** The newest version of a project among the fixture's wheels. */
+async function newestInFixture(project: string): Promise<string> {
+  const versions = (await readdir(realIndexDir()))
+    .filter((f) => f.endsWith(".whl"))
+    .map((f) => parseWheelFilename(f))
+    .filter((wf) => wf.name === project)
+    .map((wf) => wf.version)
+    .sort(compareVersions);
+  assert.ok(versions.length > 0, `${project} is in the fixture`);
+  return versions.at(-1)!;
+}
 const byName = (r: Resolution) => Object.fromEntries(r.packages.map((p) => [p.name, p.version]));
 
 /** Every chosen package's applicable requirements are met by the chosen versions. */
@@ -111,7 +124,11 @@ for (
         assert.ok(names.includes(n), `${n} resolved`);
       }
       assert.deepEqual(r.packages.find((p) => p.name === "uvicorn")!.extras, ["standard"]);
-      assert.equal(r.packages.find((p) => p.name === "fastapi")!.version, "0.165.0", "newest");
+      assert.equal(
+        r.packages.find((p) => p.name === "fastapi")!.version,
+        await newestInFixture("fastapi"),
+        "newest",
+      );
       let binaries = 0;
       for (const p of r.packages) {
         const wheel = parseWheelFilename(p.wheel.filename);
@@ -168,15 +185,21 @@ test("resolve() picks flask + gunicorn + django for cp312 x86_64 from the real i
     assert.ok(
       r.packages.find((p) => p.name === "markupsafe")!.wheel.filename.includes("cp312-cp312"),
     );
-    assert.equal(byName(r).django, "6.1.3", "newest django that supports 3.12");
+    const newest = await newestInFixture("django");
+    assert.equal(byName(r).django, newest, "newest django");
     assertConsistent(r, tgt.markerEnv);
-    // Django 6 requires Python >=3.12: a 3.11 target gets the 5.2 line.
+    // The fixture has a Django that needs Python >=3.12 (6.x): a 3.11 target gets an older one.
     const py311 = await resolve({
       requirements: ["django"],
       target: target("amd64"),
       index: client,
     });
-    assert.equal(byName(py311).django, "5.2.19");
+    const files = (await client.projectFiles("django"))!.files;
+    const newestRp = files.find((f) => f.filename.startsWith(`django-${newest}-`))!.requiresPython;
+    assert.ok(newestRp && !specifierContains(parseSpecifierSet(newestRp), "3.11.7"), newestRp);
+    const chosen = py311.packages[0]!;
+    assert.ok(compareVersions(chosen.version, newest) < 0, chosen.version);
+    assert.ok(specifierContains(parseSpecifierSet(chosen.requiresPython!), "3.11.7"));
   });
 });
 
@@ -229,17 +252,18 @@ test("resolve() explains a conflict between a dependency and the user's pin", as
     t.skip("run tests/fixtures/wheels_index/fetch.sh first");
     return;
   }
+  const starlette = await newestInFixture("starlette");
   await withIndex({ dirs: [realIndexDir()] }, async (client) => {
     await assert.rejects(
       resolve({
-        requirements: ["fastapi==0.110.0", "starlette==1.10.0"],
+        requirements: ["fastapi==0.110.0", `starlette==${starlette}`],
         target: target("amd64"),
         index: client,
       }),
       (e: unknown) =>
         e instanceof PycontainerError &&
         e.message ===
-          "cannot resolve dependencies: fastapi 0.110.0 needs starlette<0.37.0,>=0.36.3, but you asked for starlette==1.10.0" &&
+          `cannot resolve dependencies: fastapi 0.110.0 needs starlette<0.37.0,>=0.36.3, but you asked for starlette==${starlette}` &&
         /starlette/.test(e.hint ?? ""),
     );
   });
