@@ -5,10 +5,10 @@ import { IndexClient } from "../../src/python/index_client.ts";
 import { indexesFromConfig } from "../../src/python/index_config.ts";
 import { type MarkerEnvironment, markerEnvironmentFor } from "../../src/python/markers.ts";
 import { compareVersions, parseSpecifierSet, specifierContains } from "../../src/python/pep440.ts";
-import { readdir } from "node:fs/promises";
 import { parseRequirement, requirementApplies } from "../../src/python/requirement.ts";
 import {
   type Resolution,
+  resolve,
   type ResolveEvent,
   type ResolveTarget,
 } from "../../src/python/resolver.ts";
