@@ -27,7 +27,7 @@ import { parseRequirement, type Requirement } from "../requirement.ts";
 import { parseWheelFilename } from "../wheel_name.ts";
 import { fileNameOf, lockError, readLockText } from "./lock_toml.ts";
 import { type RequirementsLine, splitRequirementsLines } from "./requirements_lines.ts";
-import type { LockedPackage, LockedSet } from "./types.ts";
+import type { LockedPackage, LockedSet, LockedSource } from "./types.ts";
 
 /** The default index used when only `--extra-index-url` is given. */
 export const PYPI_SIMPLE = "https://pypi.org/simple";
@@ -69,9 +69,8 @@ function _isPinned(r: Requirement): boolean {
 }
 
 function _bareReference(text: string, file: string, line: number): Requirement | undefined {
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[|@|[<>=!~;]|$)/.test(text) && !/\.whl$/i.test(text)) {
-    return undefined;
-  }
+  const named = /^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[|@|[<>=!~;]|$)/.exec(text);
+  if (named !== null && !(named[1] === "" && /\.whl$/i.test(text))) return undefined;
   const name = fileNameOf(text);
   if (!name.toLowerCase().endsWith(".whl")) {
     throw lockError(
@@ -209,6 +208,17 @@ function _applyConstraints(s: _State): void {
   }
 }
 
+function _gitSource(url: string): LockedSource {
+  const m = /^git\+(.*?)(?:@([^/@#]+))?(?:#(.*))?$/.exec(url) as RegExpExecArray;
+  const sub = /(?:^|&)subdirectory=([^&]+)/.exec(m[3] ?? "")?.[1];
+  return {
+    kind: "git",
+    url: m[1] as string,
+    ...(m[2] === undefined ? {} : { requested: m[2] }),
+    ...(sub === undefined ? {} : { subdirectory: sub }),
+  };
+}
+
 function _package(e: _Entry): LockedPackage {
   const r = e.req;
   const sha256 = e.hashes.find((h) => h.startsWith("sha256:"))?.slice(7);
@@ -220,7 +230,7 @@ function _package(e: _Entry): LockedPackage {
     pkg = {
       name: r.normalizedName,
       source: git
-        ? { kind: "git", url: r.url.replace(/^git\+/, "").replace(/@[^/@]*$/, "") }
+        ? _gitSource(r.url)
         : r.url.startsWith("file:")
         ? { kind: "path", path: r.url.replace(/^file:(\/\/)?/, "") }
         : { kind: "url", url: r.url },

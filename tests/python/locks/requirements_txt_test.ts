@@ -142,7 +142,9 @@ test("readRequirementsTxt() records index options, direct references and expands
       "-f ./wheels",
       "mylib @ https://files.example/mylib-2.0-py3-none-any.whl ; sys_platform == 'linux'",
       "https://files.example/other-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
-      "tool @ git+https://github.com/o/tool@v1",
+      "tool @ git+https://github.com/o/tool@v1#subdirectory=pkg",
+      "./wheels/Foo_Bar-1.0-py3-none-any.whl",
+      "baz @ file:///abs/baz-2.0-py3-none-any.whl",
     ].join("\n"),
   }, async (dir) => {
     const lock = await readRequirementsTxt(join(dir, "requirements.txt"), {
@@ -158,7 +160,22 @@ test("readRequirementsTxt() records index options, direct references and expands
     assert.equal(mylib?.version, "2.0");
     assert.equal(mylib?.marker, "sys_platform == 'linux'");
     assert.equal(other?.name, "other");
-    assert.equal(tool?.source.kind, "git");
+    assert.deepEqual(tool?.source, {
+      kind: "git",
+      url: "https://github.com/o/tool",
+      requested: "v1",
+      subdirectory: "pkg",
+    });
+    assert.deepEqual(lock.packages[3]?.source, {
+      kind: "path",
+      path: "./wheels/Foo_Bar-1.0-py3-none-any.whl",
+    });
+    assert.equal(lock.packages[3]?.name, "foo-bar");
+    assert.equal(lock.packages[3]?.files[0]?.filename, "Foo_Bar-1.0-py3-none-any.whl");
+    assert.deepEqual(lock.packages[4]?.source, {
+      kind: "path",
+      path: "/abs/baz-2.0-py3-none-any.whl",
+    });
     const sel = selectForTarget(lock, linux("3.12.4", "amd64"));
     assert.equal(sel[0]?.wheel?.filename, "mylib-2.0-py3-none-any.whl");
     assert.equal(sel[1]?.wheel?.filename, "other-1.0-cp312-cp312-manylinux_2_17_x86_64.whl");
@@ -177,7 +194,12 @@ test("readRequirementsTxt() enforces hash-checking mode with the line of the off
     "a.txt": "six==1.17.0 --hash=sha256:aa\nflask>=3\n",
     "b.txt": "six==1.17.0 --hash=sha256:aa\n\nflask==3.1.0\n",
     "c.txt": "--require-hashes\nsix==1.17.0\n",
+    "d.txt":
+      "lib @ https://f/lib-1.0-py3-none-any.whl --hash=sha256:AB\nsix==1.17.0 --hash=sha256:cd\n",
   }, async (dir) => {
+    const d = await readRequirementsTxt(join(dir, "d.txt"));
+    assert.deepEqual(d.packages[0]?.files[0]?.hashes, { sha256: "ab" });
+    assert.deepEqual(d.packages[1]?.hashes, ["sha256:cd"]);
     const a = await rejection(readRequirementsTxt(join(dir, "a.txt")));
     assert.equal(a.message.split(": ")[0], `${join(dir, "a.txt")}:2`);
     assert.match(a.message, /flask is not pinned with ==/);
