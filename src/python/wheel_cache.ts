@@ -21,7 +21,7 @@ import { describeNetworkError, networkErrorKind } from "../registry/network_erro
 import { isRetryableStatus, retry, retryAfterMs } from "../registry/retry.ts";
 import { type FetchFn, sendRequest } from "../registry/transport.ts";
 import { createSha256 } from "../runtime/sha256.ts";
-import { writeStreamToFile } from "../store/_file_stream.ts";
+import { openFileStream, writeStreamToFile } from "../store/_file_stream.ts";
 import { tempPathFor } from "../store/atomic.ts";
 import { defaultCacheDir } from "../store/cache_dir.ts";
 
@@ -55,7 +55,8 @@ export type DownloadEvent =
   | { kind: "start"; filename: string; size: number | undefined }
   | { kind: "progress"; filename: string; bytes: number; size: number | undefined }
   | { kind: "done"; filename: string; size: number }
-  | { kind: "retry"; filename: string; attempt: number; reason: string };
+  | { kind: "retry"; filename: string; attempt: number; reason: string }
+  | { kind: "evicted"; filename: string; reason: string };
 
 /** Opens a URL (e.g. `IndexClient.openUrl`, which adds credentials for the index). */
 export type UrlOpener = (url: string) => Promise<{ response: Response; url: string }>;
@@ -74,6 +75,12 @@ export interface WheelCacheOptions {
   attempts?: number;
   /** First retry delay (default 250 ms). */
   baseDelayMs?: number;
+  /**
+   * Hash cached files again before reusing them (default false: the name is the hash and files
+   * only enter the cache verified, so the size is checked). A cached file that no longer matches
+   * (disk corruption, tampering) is deleted and downloaded again, verified like any download.
+   */
+  rehashCached?: boolean;
   /** Progress callback. */
   onEvent?: (event: DownloadEvent) => void;
 }
@@ -191,8 +198,12 @@ async function _ensure(
   const path = wheelCachePath(cacheDir, w.sha256, w.filename);
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isFile() && (w.size === undefined || existing.size === w.size)) {
-    options.onEvent?.({ kind: "cached", filename: w.filename, size: existing.size });
-    return { ...w, path, cached: true };
+    if (!options.rehashCached || await _fileSha256(path) === w.sha256) {
+      options.onEvent?.({ kind: "cached", filename: w.filename, size: existing.size });
+      return { ...w, path, cached: true };
+    }
+    options.onEvent?.({ kind: "evicted", filename: w.filename, reason: "content changed" });
+    await rm(path, { force: true });
   }
   await mkdir(join(cacheDir, "wheels", "sha256", w.sha256), { recursive: true });
   const open: UrlOpener = options.open ??
@@ -293,4 +304,10 @@ function _mismatch(w: WheelDownload, what: string): PycontainerError {
         "the file differs from the one locked or listed on the index; if the lock is stale regenerate it, otherwise do not trust this index",
     },
   );
+}
+
+async function _fileSha256(path: string): Promise<string> {
+  const hash = createSha256();
+  for await (const chunk of await openFileStream(path)) hash.update(chunk);
+  return hash.digestHex();
 }

@@ -310,7 +310,7 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
       }
       let bytes = await entry.bytes();
       if (corrupt.has(entry.filename)) {
-        bytes = bytes.slice();
+        bytes = new Uint8Array(bytes);
         bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
       }
       const range = req.headers.range;

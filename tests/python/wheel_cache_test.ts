@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IndexClient } from "../../src/python/index_client.ts";
@@ -152,5 +152,28 @@ test("downloadWheels() downloads through an IndexClient with the index's credent
       downloadWheels([{ ...wants[0]!, sha256: "a".repeat(64) }], { cacheDir }),
       /HTTP 401/,
     );
+  });
+});
+
+test("downloadWheels() with rehashCached replaces a cached file whose content changed", async () => {
+  await withCache({}, async (cacheDir, server, wants) => {
+    const [first] = await downloadWheels([wants[0]!], { cacheDir });
+    const original = await readFile(first!.path);
+    const tampered = new Uint8Array(original);
+    tampered[10] = tampered[10]! ^ 0xff;
+    await writeFile(first!.path, tampered);
+    const trusting = await downloadWheels([wants[0]!], { cacheDir });
+    assert.equal(trusting[0]!.cached, true, "same size: reused without rehash");
+    const hits = server.hits.length;
+    const events: DownloadEvent[] = [];
+    const again = await downloadWheels([wants[0]!], {
+      cacheDir,
+      rehashCached: true,
+      onEvent: (e) => events.push(e),
+    });
+    assert.equal(again[0]!.cached, false);
+    assert.equal(server.hits.length, hits + 1);
+    assert.deepEqual(await readFile(again[0]!.path), original);
+    assert.ok(events.some((e) => e.kind === "evicted"));
   });
 });
