@@ -263,3 +263,17 @@ source = { editable = "packages/member" }
   );
   assert.equal(tool?.wheel, undefined);
 });
+
+test("selectForTarget() on uv.lock picks musllinux wheels for a musl (Alpine) target", async () => {
+  const lock = await readUvLock(LOCK);
+  const target = linux("3.12.8", "arm64", { libc: "musl" });
+  const sel = selectForTarget(lock, target);
+  assertBestWheels(sel, target.tags);
+  const binary = sel.filter((s) => !s.wheel?.filename.endsWith("-none-any.whl"));
+  assert.ok(binary.length >= 5);
+  for (const s of binary) {
+    const platforms = parseWheelFilename(s.wheel?.filename ?? "").platformTags;
+    assert.ok(platforms.some((p) => /^musllinux_1_\d+_aarch64$/.test(p)), s.wheel?.filename);
+    assert.ok(!platforms.some((p) => p.startsWith("manylinux")), s.wheel?.filename);
+  }
+});
