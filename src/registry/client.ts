@@ -281,15 +281,54 @@ export class RegistryClient {
    * @param descriptor The blob.
    * @returns The verifying stream.
    * @throws {RegistryError} On HTTP failure.
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * const client = new RegistryClient();
+   * // const layer = await client.fetchBlob({ registry: "ghcr.io", repository: "acme/api" }, descriptor);
+   * console.assert(typeof client.fetchBlob === "function");
+   * ```
    */
   async fetchBlob(
     repo: RepositoryRef,
     descriptor: Descriptor,
   ): Promise<ReadableStream<Uint8Array>> {
+    const { stream } = await this.openBlob(repo, descriptor, 0);
+    return verifyStream(
+      stream,
+      descriptor,
+      `registry ${describeEndpoint(this.endpoint(repo.registry))}`,
+    );
+  }
+
+  /**
+   * Opens a blob's bytes from an offset (an HTTP `Range` request), for resuming an interrupted
+   * download. The stream is not verified: the caller hashes what it keeps.
+   *
+   * @param repo The repository holding the blob.
+   * @param descriptor The blob.
+   * @param offset The first byte wanted; 0 for all of it.
+   * @returns The stream and the offset it really starts at (0 when the server ignored the range).
+   * @throws {RegistryError} On HTTP failure.
+   *
+   * @example
+   * ```ts
+   * import { RegistryClient } from "./client.ts";
+   * // const { stream, offset } = await new RegistryClient().openBlob(repo, descriptor, 1_000_000);
+   * console.assert(typeof RegistryClient.prototype.openBlob === "function");
+   * ```
+   */
+  async openBlob(
+    repo: RepositoryRef,
+    descriptor: Descriptor,
+    offset: number,
+  ): Promise<{ stream: ReadableStream<Uint8Array>; offset: number }> {
     const { response } = await this.request(repo.registry, {
       path: `/v2/${repo.repository}/blobs/${descriptor.digest}`,
       scopes: [{ repository: repo.repository, actions: ["pull"] }],
       operation: `get blob ${descriptor.digest.slice(0, 19)} of ${repo.repository}`,
+      ...(offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {}),
     });
     if (!response.body) {
       throw new RegistryError(`registry ${repo.registry}: blob ${descriptor.digest} has no body`, {
@@ -297,11 +336,15 @@ export class RegistryClient {
         operation: "get blob",
       });
     }
-    return verifyStream(
-      response.body,
-      descriptor,
-      `registry ${describeEndpoint(this.endpoint(repo.registry))}`,
-    );
+    const start = response.status === 206
+      ? Number(/^bytes (\d+)-/.exec(response.headers.get("content-range") ?? "")?.[1] ?? NaN)
+      : 0;
+    if (start !== 0 && start !== offset) {
+      // A range we didn't ask for: start over rather than guess.
+      await response.body.cancel().catch(() => {});
+      return this.openBlob(repo, descriptor, 0);
+    }
+    return { stream: response.body, offset: start };
   }
 
   #hostAuth(endpoint: RegistryEndpoint): HostAuth {

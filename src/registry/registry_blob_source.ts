@@ -2,7 +2,8 @@
  * Blobs of a registry image, served from the local blob cache: the first build downloads each
  * blob (streamed to disk, digest verified before it gets its name), later builds read the file.
  * A cached blob is re-hashed once per process before it is first handed out; a corrupt one is
- * deleted and downloaded again instead of poisoning the image. Interrupted downloads restart.
+ * deleted and downloaded again instead of poisoning the image. Interrupted downloads resume
+ * (see `blob_download.ts`).
  *
  * @module
  */
@@ -10,11 +11,8 @@ import type { Descriptor } from "../oci/types.ts";
 import type { BlobSource } from "../store/blob_source.ts";
 import { missingBlobError } from "../store/blob_source.ts";
 import type { BlobStore } from "../store/blob_store.ts";
-import { DigestMismatchError } from "../store/verify_stream.ts";
 import type { RegistryClient, RepositoryRef } from "./client.ts";
-import { networkErrorKind } from "./network_error.ts";
-import { errorFromNetwork } from "./registry_error.ts";
-import { retry } from "./retry.ts";
+import { downloadBlob } from "./blob_download.ts";
 
 /** Options for {@linkcode registryBlobSource}. */
 export interface RegistryBlobSourceOptions {
@@ -22,7 +20,7 @@ export interface RegistryBlobSourceOptions {
   onDownload?: (descriptor: Descriptor) => void;
   /** Called when a cached blob failed verification and was removed. */
   onCorrupt?: (descriptor: Descriptor) => void;
-  /** Download attempts per blob (default 3). */
+  /** Download attempts per blob, resumed ones included (default 5). */
   attempts?: number;
 }
 
@@ -57,31 +55,18 @@ export function registryBlobSource(
 
   const event = (d: Descriptor, state: "download" | "downloaded" | "corrupt") =>
     client.emit({ type: "blob", ...repo, digest: d.digest, size: d.size, state });
-  const download = (d: Descriptor) =>
-    retry(async () => {
-      event(d, "download");
-      const stream = await client.fetchBlob(repo, d);
-      await store.write(d, stream, `registry ${client.endpoint(repo.registry).host}`);
-      event(d, "downloaded");
-      options.onDownload?.(d);
-    }, {
-      attempts: options.attempts ?? 3,
-      retryable: (o) => {
-        if (o.ok) return false;
-        if (o.error instanceof DigestMismatchError) return true;
-        const kind = networkErrorKind(o.error);
-        return kind === "reset" || kind === "timeout" || kind === "other";
-      },
-    }).catch((e) => {
-      if (networkErrorKind(e) !== undefined) {
-        throw errorFromNetwork(
-          e,
-          repo.registry,
-          `get blob ${d.digest.slice(0, 19)} of ${repo.repository}`,
-        );
-      }
-      throw e;
-    });
+  const download = async (d: Descriptor) => {
+    event(d, "download");
+    await downloadBlob(
+      client,
+      repo,
+      d,
+      store,
+      options.attempts === undefined ? {} : { attempts: options.attempts },
+    );
+    event(d, "downloaded");
+    options.onDownload?.(d);
+  };
 
   const ensure = (d: Descriptor): Promise<void> => {
     let p = ready.get(d.digest);

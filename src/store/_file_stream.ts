@@ -56,11 +56,13 @@ export async function openFileStream(path: string): Promise<ReadableStream<Uint8
 
 /**
  * Writes a stream to a new file (failing if it exists), chunk by chunk, and flushes it to disk.
- * On failure the partial file is left for the caller to remove.
+ * On failure the partial file is left for the caller to remove (or to resume).
  *
  * @param stream The bytes.
  * @param path The file to create.
- * @param onChunk Called with each chunk before it is written (e.g. to hash it).
+ * @param onChunk Called with each chunk before it is written (e.g. to hash it); throwing stops
+ *   the write.
+ * @param flags `wx` (default) to create, `w` to truncate, `a` to append to a partial file.
  * @returns The number of bytes written.
  *
  * @example
@@ -75,8 +77,9 @@ export async function writeStreamToFile(
   stream: ReadableStream<Uint8Array>,
   path: string,
   onChunk?: (chunk: Uint8Array) => void,
+  flags: "wx" | "w" | "a" = "wx",
 ): Promise<number> {
-  const fh = await open(path, "wx", 0o644);
+  const fh = await open(path, flags, 0o644);
   const reader = stream.getReader();
   let size = 0;
   try {
