@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import { IndexClient, type IndexEvent } from "../../src/python/index_client.ts";
 import { indexesFromConfig } from "../../src/python/index_config.ts";
 import { PycontainerError } from "../../src/errors.ts";
-import { type IndexServerOptions, startIndexServer, syntheticWheel } from "./_index_server.ts";
+import {
+  hasRealIndex,
+  type IndexServerOptions,
+  realIndexDir,
+  startIndexServer,
+  syntheticWheel,
+} from "./_index_server.ts";
 
 const DEMO = [
   syntheticWheel({ name: "demo", version: "1.0", requires: ["idna>=3"], requiresPython: ">=3.8" }),
@@ -249,5 +255,32 @@ test("IndexClient asks only the pinned index for a pinned package, first index w
     });
   } finally {
     await other.close();
+  }
+});
+
+test("IndexClient reads METADATA of large real wheels by range requests only", async (t) => {
+  if (!(await hasRealIndex())) {
+    t.skip("run tests/fixtures/wheels_index/fetch.sh first");
+    return;
+  }
+  const server = await startIndexServer({ dirs: [realIndexDir()], pep658: false });
+  try {
+    const c = new IndexClient({
+      indexes: indexesFromConfig(undefined, {}, { indexUrl: server.url }),
+      netrc: false,
+    });
+    for (const project of ["pydantic-core", "django", "uvloop"]) {
+      const files = (await c.projectFiles(project))!.files;
+      const wheel = files.find((f) => f.filename.endsWith(".whl"))!;
+      const version = wheel.filename.split("-")[1]!;
+      const md = await c.coreMetadata(wheel, { name: project, version });
+      assert.equal(md.version, version);
+      assert.ok(md.requiresPython, `${project} declares Requires-Python`);
+      const hits = server.hits.filter((h) => h.path === `/files/${wheel.filename}`);
+      assert.ok(hits.length >= 1 && hits.every((h) => h.status === 206), project);
+    }
+    assert.equal(c.stats.fullDownloads, 0);
+  } finally {
+    await server.close();
   }
 });
