@@ -180,10 +180,12 @@ function _interpreter(
   ovMinor: number | undefined,
   pathMinor: number | undefined,
 ): _Interpreter {
-  const candidates = [...found.keys()]
+  const all = [...found.keys()]
     .map(interpreterCandidate)
-    .filter((c) => c !== undefined && (ovMinor === undefined || c.minor === ovMinor))
-    .map((c) => c as NonNullable<typeof c>)
+    .filter((c) => c !== undefined)
+    .map((c) => c as NonNullable<typeof c>);
+  const candidates = all
+    .filter((c) => ovMinor === undefined || c.minor === ovMinor)
     .sort((a, b) =>
       b.minor - a.minor ||
       INTERPRETER_DIRS.indexOf(_dir(a.path)) - INTERPRETER_DIRS.indexOf(_dir(b.path))
@@ -206,6 +208,17 @@ function _interpreter(
     }
   }
   const best = candidates[0];
+  if (best === undefined && all.length > 0) {
+    const have = all.map((c) => c.path).sort().join(", ");
+    throw new PycontainerError(
+      `base image ${name} has ${have}, not the Python 3.${ovMinor} asked for by python-version`,
+      {
+        hint:
+          `set python-version to match the base image, or use a base image with Python 3.${ovMinor}`,
+        exitCode: 2,
+      },
+    );
+  }
   if (best === undefined) {
     const y = ovMinor === undefined ? "Y" : String(ovMinor);
     const checked = INTERPRETER_DIRS.map((d) => `/${d}/python3.${y}`).join(", ");

@@ -376,6 +376,43 @@ test("detectTargetEnvironment() chooses the highest minor version, /usr/local/bi
   assert.equal(pinned.pythonFullVersion, "3.11.2");
 });
 
+test("detectTargetEnvironment() says which Python the base has when python-version differs", async () => {
+  const base = await syntheticBase("mismatch", [[
+    ...debianRoot(),
+    fileEntry("usr/bin/python3.11", binaryWith("3.11.2"), 0o755),
+  ]]);
+  const e = await rejection(
+    detectTargetEnvironment(base, AMD64, { cache: false, overrides: { pythonVersion: "3.12" } }),
+  );
+  assert.match(
+    e.message,
+    /has \/usr\/bin\/python3\.11, not the Python 3\.12 asked for by python-version/,
+  );
+  assert.equal(e.exitCode, 2);
+});
+
+test("detectTargetEnvironment() reads distroless dpkg status.d files", async () => {
+  const base = await syntheticBase("distroless", [
+    [
+      fileEntry("var/lib/dpkg/status.d/libc6", "Package: libc6\nVersion: 2.36-9+deb12u7\n"),
+      fileEntry("var/lib/dpkg/status.d/libc6.md5sums", "0123 lib/libc.so.6\n"),
+      fileEntry("usr/lib/x86_64-linux-gnu/libc.so.6", "no banner here"),
+    ],
+    [
+      fileEntry(
+        "var/lib/dpkg/status.d/python3.11-minimal",
+        "Package: python3.11-minimal\nVersion: 3.11.2-6+deb12u2\n",
+      ),
+      fileEntry("usr/bin/python3.11", "no banner here either", 0o755),
+    ],
+  ]);
+  const env = await detectTargetEnvironment(base, AMD64, { cache: false });
+  assert.equal(env.pythonPath, "/usr/bin/python3.11");
+  assert.equal(env.pythonFullVersion, "3.11.2");
+  assert.deepEqual(env.libc, { family: "glibc", version: "2.36" });
+  assert.equal(env.sources.libc, "/var/lib/dpkg/status.d/libc6 (libc6 2.36-9+deb12u7)");
+});
+
 test("detectTargetEnvironment() ignores a damaged cache file and rewrites it", async () => {
   await withCache(async (cache) => {
     const base = await syntheticBase("cached", [[
