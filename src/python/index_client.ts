@@ -51,8 +51,17 @@ export type IndexEvent =
 
 /** Options for {@linkcode IndexClient}. */
 export interface IndexClientOptions {
-  /** Indexes to use (default: {@linkcode indexesFromConfig} with no pyproject → PyPI). */
+  /**
+   * Indexes to use. Default: {@linkcode indexesFromConfig} over `tool`, `env`, `indexUrl` and
+   * `extraIndexUrls` (PyPI when nothing is configured).
+   */
   indexes?: IndexList;
+  /** `--index-url` (replaces the default index), when `indexes` is not given. */
+  indexUrl?: string;
+  /** `--extra-index-url`s, when `indexes` is not given. */
+  extraIndexUrls?: readonly string[];
+  /** pyproject's `[tool]` table (uv/poetry indexes), when `indexes` is not given. */
+  tool?: unknown;
   /** Environment (NETRC, HOME); default the process environment. */
   env?: Record<string, string | undefined>;
   /** `.netrc` entries to use; default read from `$NETRC` or `~/.netrc`; `false` for none. */
@@ -98,7 +107,11 @@ export class IndexClient {
    */
   constructor(options: IndexClientOptions = {}) {
     this.#options = options;
-    this.indexes = options.indexes ?? indexesFromConfig(undefined, options.env ?? process.env);
+    this.indexes = options.indexes ??
+      indexesFromConfig(options.tool, options.env ?? process.env, {
+        ...(options.indexUrl === undefined ? {} : { indexUrl: options.indexUrl }),
+        ...(options.extraIndexUrls === undefined ? {} : { extraIndexUrls: options.extraIndexUrls }),
+      });
   }
 
   /**

@@ -216,6 +216,20 @@ test("IndexClient sends credentials to the index only, never to another host", a
   }
 });
 
+test("IndexClient takes --index-url / --extra-index-url / env like indexesFromConfig", () => {
+  const c = new IndexClient({
+    env: { PIP_EXTRA_INDEX_URL: "https://env.example/simple/" },
+    indexUrl: "https://main.example/simple",
+    extraIndexUrls: ["https://cli.example/simple/"],
+  });
+  assert.deepEqual(c.indexes.indexes.map((i) => i.url), [
+    "https://cli.example/simple/",
+    "https://env.example/simple/",
+    "https://main.example/simple/",
+  ]);
+  assert.equal(new IndexClient({ env: {} }).indexes.indexes[0]!.url, "https://pypi.org/simple/");
+});
+
 test("IndexClient uses .netrc credentials for the index host", async () => {
   await withIndex({ auth: { username: "n", password: "from-netrc" } }, async (_server, client) => {
     const c = client({ netrc: [{ machine: "127.0.0.1", username: "n", password: "from-netrc" }] });
