@@ -8,7 +8,10 @@
  * `node --test` runs them on Node 20 against the compiled code. After emitting, the build checks
  * that every deno.json export is an npm export with the same exported names.
  *
- * Usage: `deno run -A npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`
+ * The package is compiled with `isolatedDeclarations` (every export explicitly typed, as JSR's
+ * "no slow types" asks); the tests are a second tsc program without it, emitting JS only.
+ *
+ * Usage: `deno run -A npm-build.ts [--out DIR] [--no-tests] [--no-isolated-declarations]`
  * (default DIR: `npm/`).
  *
  * Package name: the JSR-style name `@x/pycontainer` from deno.json would need the npm scope `x`,
@@ -16,7 +19,7 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   cp,
   mkdir,
@@ -181,8 +184,9 @@ const IMPORT_META_DTS = `interface ImportMeta {
 }
 `;
 
-const NPMIGNORE = `# Compiled tests are for \`node --test\` in the repository, not for users.
-esm/tests/
+const NPMIGNORE =
+  `# Compiled tests (and modules only they use) are for \`node --test\` in the repository.
+/esm/tests/
 *.tsbuildinfo
 `;
 
@@ -214,6 +218,26 @@ async function _walk(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Runs tsc on one generated tsconfig; resolves with its diagnostics ("" on success). */
+async function _tsc(root: string, work: string, name: string, tsconfig: unknown): Promise<string> {
+  const path = join(work, `tsconfig.${name}.json`);
+  await writeFile(path, JSON.stringify(tsconfig, null, 2));
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  return await new Promise((resolveRun) => {
+    const child = spawn("node", [tsc, "-p", path], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c: Uint8Array) => out += new TextDecoder().decode(c));
+    child.stderr.on("data", (c: Uint8Array) => out += new TextDecoder().decode(c));
+    child.on("error", (e) => resolveRun(`tsc (${name}): ${e.message}`));
+    child.on("close", (code) => {
+      resolveRun(code === 0 ? "" : `tsc (${name} build) failed (exit ${code}):\n${out.trimEnd()}`);
+    });
+  });
+}
+
 function _run(cmd: string, args: string[], cwd: string): string {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.error !== undefined) throw new Error(`${cmd}: ${r.error.message}`);
@@ -231,7 +255,7 @@ export interface BuildNpmOptions {
   outDir: string;
   /** Also compile tests/ (minus tests/npm/) into `esm/tests/` for `node --test`. */
   tests: boolean;
-  /** Compile with tsc's `isolatedDeclarations` (every export explicitly typed). */
+  /** Compile the package with tsc's `isolatedDeclarations` (default true). */
   isolatedDeclarations?: boolean;
 }
 
@@ -262,69 +286,84 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
       throw new Error(`deno.json exports ${relative(root, f)}, which doesn't exist`);
     }
   }
-  // tsc follows imports: the package is what the exports reach (and the tests, what they reach).
-  const sources = [...entries];
-  if (opts.tests && existsSync(join(root, "tests"))) {
-    sources.push(
-      ...await _listTs(
-        join(root, "tests"),
-        (rel) => rel === "tests/npm" || rel === "tests/fixtures",
-        root,
-      ),
-    );
-  }
+  // tsc follows imports: the package is what the exports reach; the tests, what they reach.
+  const testFiles = opts.tests && existsSync(join(root, "tests"))
+    ? await _listTs(
+      join(root, "tests"),
+      (rel) => rel === "tests/npm" || rel === "tests/fixtures",
+      root,
+    )
+    : [];
 
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(outDir, "esm"), { recursive: true });
 
   const work = await mkdtemp(join(tmpdir(), "pycontainer-npm-build-"));
+  const testsOut = join(work, "tests-out");
   try {
-    const tsconfig = {
-      compilerOptions: {
-        ...denoCompiler,
-        types: ["node"],
-        typeRoots: [join(root, "node_modules", "@types")],
-        target: "ES2022",
-        // Deno type-checks against web APIs (BodyInit, Response.json(): any); so do we.
-        lib: ["ES2023", "DOM", "DOM.Iterable", "DOM.AsyncIterable"],
-        module: "NodeNext",
-        moduleResolution: "NodeNext",
-        rewriteRelativeImportExtensions: true,
-        allowImportingTsExtensions: true,
-        verbatimModuleSyntax: true,
-        // isolatedDeclarations (explicit types on every export, JSR's "no slow types") is opt-in
-        // until all of src/ satisfies it: `--isolated-declarations`.
-        isolatedDeclarations: opts.isolatedDeclarations === true,
-        declaration: true,
-        skipLibCheck: true,
-        rootDir: root,
-        outDir: join(outDir, "esm"),
-        newLine: "lf",
-      },
-      files: [...sources, join(work, "import_meta.d.ts")],
-    };
     await writeFile(join(work, "import_meta.d.ts"), IMPORT_META_DTS);
-    await writeFile(join(work, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-    _run("node", [
-      join(root, "node_modules", "typescript", "bin", "tsc"),
-      "-p",
-      join(work, "tsconfig.json"),
-    ], root);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+    const base = {
+      ...denoCompiler,
+      types: ["node"],
+      typeRoots: [join(root, "node_modules", "@types")],
+      target: "ES2022",
+      // Deno type-checks against web APIs (BodyInit, Response.json(): any); so do we.
+      lib: ["ES2023", "DOM", "DOM.Iterable", "DOM.AsyncIterable"],
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      rewriteRelativeImportExtensions: true,
+      allowImportingTsExtensions: true,
+      verbatimModuleSyntax: true,
+      skipLibCheck: true,
+      rootDir: root,
+      newLine: "lf",
+    };
+    // Two programs, compiled in parallel: the package (declarations; with isolatedDeclarations,
+    // i.e. JSR's "no slow types", unless --no-isolated-declarations) and the tests (JS only,
+    // into a side directory merged below, so test helpers need no explicit types).
+    const programs = [
+      _tsc(root, work, "package", {
+        compilerOptions: {
+          ...base,
+          declaration: true,
+          isolatedDeclarations: opts.isolatedDeclarations !== false,
+          outDir: join(outDir, "esm"),
+        },
+        files: [...entries, join(work, "import_meta.d.ts")],
+      }),
+    ];
+    if (testFiles.length > 0) {
+      programs.push(_tsc(root, work, "tests", {
+        compilerOptions: { ...base, declaration: false, outDir: testsOut },
+        files: [...testFiles, join(work, "import_meta.d.ts")],
+      }));
+    }
+    const failures = (await Promise.all(programs)).filter((f) => f !== "");
+    if (failures.length > 0) throw new Error(failures.join("\n"));
 
-  for (const file of await _walk(join(outDir, "esm"))) {
-    if (file.endsWith(".d.ts")) {
-      if (file.startsWith(join(outDir, "esm", "tests") + sep)) {
-        await rm(file);
-        continue;
-      }
+    for (const file of await _walk(join(outDir, "esm"))) {
+      if (!file.endsWith(".d.ts")) continue;
       const text = await readFile(file, "utf8");
       const rewritten = rewriteDtsSpecifiers(text);
       if (rewritten !== text) await writeFile(file, rewritten);
     }
+    // Merge the test build: tests plus the src modules only tests reach (kept out of the tarball).
+    const testOnly: string[] = [];
+    if (testFiles.length > 0) {
+      for (const file of await _walk(testsOut)) {
+        const rel = relative(testsOut, file);
+        const dest = join(outDir, "esm", rel);
+        if (existsSync(dest)) continue;
+        await mkdir(dirname(dest), { recursive: true });
+        await cp(file, dest);
+        if (!rel.startsWith("tests" + sep)) testOnly.push(`/esm/${rel.split(sep).join("/")}`);
+      }
+    }
+    await writeFile(join(outDir, ".npmignore"), NPMIGNORE + testOnly.sort().join("\n") + "\n");
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
+
   // Test fixtures and other non-TypeScript files the tests read next to themselves.
   if (opts.tests && existsSync(join(root, "tests"))) {
     for (const file of await _walk(join(root, "tests"))) {
@@ -339,7 +378,6 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
   await writeFile(join(outDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
   await mkdir(join(outDir, "bin"), { recursive: true });
   await writeFile(join(outDir, "bin", "pycontainer.js"), BIN, { mode: 0o755 });
-  await writeFile(join(outDir, ".npmignore"), NPMIGNORE);
   for (const doc of ["README.md", "LICENSE"]) {
     if (existsSync(join(root, doc))) await cp(join(root, doc), join(outDir, doc));
   }
@@ -403,16 +441,16 @@ async function _compareExports(
 function _parseArgs(argv: string[]): { outDir: string; tests: boolean; isolated: boolean } {
   let outDir = "npm";
   let tests = true;
-  let isolated = false;
+  let isolated = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--out") outDir = argv[++i] ?? outDir;
     else if (a?.startsWith("--out=")) outDir = a.slice(6);
     else if (a === "--no-tests") tests = false;
-    else if (a === "--isolated-declarations") isolated = true;
+    else if (a === "--no-isolated-declarations") isolated = false;
     else {
       throw new Error(
-        `unknown argument ${a}; usage: npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`,
+        `unknown argument ${a}; usage: npm-build.ts [--out DIR] [--no-tests] [--no-isolated-declarations]`,
       );
     }
   }
