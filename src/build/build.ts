@@ -11,8 +11,8 @@
  */
 import { join, resolve } from "node:path";
 import { FileDigests } from "../cache/file_digests.ts";
-import { LayerCache, layerKey } from "../cache/layer_cache.ts";
-import type { LayerEntry } from "../layer/entry.ts";
+import { cachedLayer } from "./cached_layer.ts";
+import { dependencyLayersFor } from "./dependency_layers.ts";
 import { sha256Hex } from "../runtime/sha256.ts";
 import { loadFileConfig } from "../config/load_file_config.ts";
 import { type ConfigOverrides, mergeConfig } from "../config/merge_config.ts";
@@ -141,14 +141,13 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   const files = await FileDigests.load(
     join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
   );
-  const appLayer = await cachedLayer(store, files, plan, {
+  const appLayer = await cachedLayer(store, files, plan.epoch, {
     name: "app files",
     kind: "app",
     entries: plan.appEntries,
   }, emit);
-  await files.save();
   const memory: Uint8Array[] = [];
-  const sources: BlobSource[] = [store];
+  const baseSources: BlobSource[] = [];
   const client = new RegistryClient({
     env,
     mirror: config.registry.mirror,
@@ -166,17 +165,32 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
         ? { reference: base.reference, digest: base.manifestDigest }
         : { reference: base.reference },
     );
-    sources.push(base.blobSource);
+    baseSources.push(base.blobSource);
     assertBaseConsistent(base.config.value, base.layers, base.reference);
-    const image = composeImage(plan, platform, base, appLayer, memory);
+    const deps = plan.deps
+      ? await dependencyLayersFor({
+        plan,
+        project,
+        base,
+        platform,
+        store,
+        files,
+        env,
+        emit,
+        config,
+      })
+      : { layers: [], env: {} };
+    const image = composeImage(plan, platform, base, [...deps.layers, appLayer], memory, deps.env);
     manifests.push(image.descriptor);
     images.push(image.built);
   }
+  await files.save();
   const top = manifests.length === 1 ? manifests[0]! : indexFor(manifests, plan, memory);
   emit({ type: "info", message: `writing ${plan.output}` });
   await writeOciLayout(plan.output, {
     manifests: [...new Set(plan.tags.map(layoutTag))].map((tag) => ({ descriptor: top, tag })),
-    blobs: chainBlobSources(memoryBlobSource(memory), ...sources),
+    // Base sources before the store: they re-download a damaged cached base layer.
+    blobs: chainBlobSources(memoryBlobSource(memory), ...baseSources, store),
   });
   return {
     digest: top.digest,
@@ -204,59 +218,18 @@ async function loadConfig(
   });
 }
 
-/** Builds a layer, or reuses the cached blob when nothing that shapes its bytes changed. */
-async function cachedLayer(
-  store: BlobStore,
-  files: FileDigests,
-  plan: BuildPlan,
-  layer: { name: string; kind: string; entries: LayerEntry[] },
-  emit: BuildEventSink,
-): Promise<NewLayer> {
-  const cache = new LayerCache(store.root);
-  const key = await layerKey(layer.entries, { mtime: plan.epoch, kind: layer.kind }, files);
-  const createdBy = `pycontainer: ${layer.name}`;
-  const hit = await cache.get(key);
-  if (hit) {
-    const descriptor = { mediaType: MediaType.ociLayerGzip, digest: hit.digest, size: hit.size };
-    if (await store.has(descriptor)) {
-      emit({
-        type: "layer",
-        name: layer.name,
-        digest: hit.digest,
-        size: hit.size,
-        state: "cached",
-      });
-      return { diffId: hit.diffId, descriptor, createdBy };
-    }
-  }
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const [digests, descriptor] = await Promise.all([
-    writeLayer(layer.entries, writable, { mtime: plan.epoch }),
-    store.put(readable, MediaType.ociLayerGzip),
-  ]);
-  await cache.put(key, digests).catch(() => {});
-  emit({
-    type: "layer",
-    name: layer.name,
-    digest: digests.digest,
-    size: digests.size,
-    state: "built",
-  });
-  return { diffId: digests.diffId, descriptor, createdBy };
-}
-
 function composeImage(
   plan: BuildPlan,
   platform: Platform,
   base: BaseImage,
-  appLayer: NewLayer,
+  layers: NewLayer[],
   memory: Uint8Array[],
+  env: Record<string, string>,
 ): { descriptor: Descriptor; built: BuiltImage } {
-  const layers = [appLayer];
   const config = composeImageConfig({
     base: base.kind === "scratch" ? undefined : base.config.value,
     platform,
-    settings: plan.settings,
+    settings: { ...plan.settings, env: { ...env, ...plan.settings.env } },
     layers,
     created: plan.created,
   });
@@ -279,12 +252,12 @@ function composeImage(
   };
   const builtLayers: BuiltLayer[] = [
     ...base.layers.map((l) => ({ digest: l.digest, size: l.size, source: "base" })),
-    {
-      digest: appLayer.descriptor.digest,
-      diffId: appLayer.diffId,
-      size: appLayer.descriptor.size,
-      source: "app files",
-    },
+    ...layers.map((l) => ({
+      digest: l.descriptor.digest,
+      diffId: l.diffId,
+      size: l.descriptor.size,
+      source: l.createdBy.replace(/^pycontainer: /, ""),
+    })),
   ];
   return {
     descriptor,

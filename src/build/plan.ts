@@ -43,6 +43,8 @@ export interface BuildPlan {
   created: string;
   /** Seconds since the epoch for file mtimes. */
   epoch: number;
+  /** With `--include-deps`: the venv (absolute, e.g. `/app/.venv`) and the directory the project imports from. */
+  deps?: { venvDir: string; importDir: string };
 }
 
 /** Inputs of {@linkcode planBuild}. */
@@ -85,7 +87,13 @@ export function planBuild(inputs: PlanInputs): BuildPlan {
     }
     : projectPythonVersion(project.facts);
   const configured = build.entrypoint !== undefined || build.cmd !== undefined;
-  const detected = detectOrExplain(project, workdir, configured);
+  const venvDir = `${workdir.replace(/\/+$/, "")}/.venv`;
+  const detected = detectOrExplain(
+    project,
+    workdir,
+    configured,
+    build.includeDeps ? `${venvDir}/bin` : undefined,
+  );
   const epoch = sourceDateEpoch(env);
   const pyproject = project.facts.pyproject;
 
@@ -116,7 +124,11 @@ export function planBuild(inputs: PlanInputs): BuildPlan {
   const appEntries = project.files.entries.map(withPrefix);
   if (!configured && detected?.launcher) appEntries.push(withPrefix(detected.launcher));
 
+  const importDir = project.facts.layout.importRoot === "src"
+    ? `${workdir.replace(/\/+$/, "")}/src`
+    : workdir;
   return {
+    ...(build.includeDeps ? { deps: { venvDir, importDir } } : {}),
     context: config.context,
     baseImage: build.baseImage ?? `python:${python.version}-slim`,
     platforms: (build.platforms ?? ["linux/amd64"]).map((p) => parsePlatform(p)),
@@ -138,9 +150,13 @@ function detectOrExplain(
   project: ProjectRead,
   workdir: string,
   configured: boolean,
+  installedScriptsDir: string | undefined,
 ): DetectedCommand | undefined {
   try {
-    return detectCommand(project.facts, { workdir });
+    return detectCommand(
+      project.facts,
+      installedScriptsDir === undefined ? { workdir } : { workdir, installedScriptsDir },
+    );
   } catch (err) {
     // With an explicit command, not finding one is fine.
     if (configured && err instanceof PycontainerError) return undefined;

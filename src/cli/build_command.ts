@@ -55,6 +55,10 @@ const FLAGS: FlagTable = {
   cmd: { type: "string", value: "CMD", help: "Command, split like a shell command line" },
   user: { type: "string", value: "USER[:GROUP]", help: "User to run as" },
   expose: { type: "string", multiple: true, value: "PORT[/PROTO]", help: "Expose a port" },
+  "include-deps": {
+    type: "boolean",
+    help: "Install the dependencies (lock file, else resolved) into a venv at <workdir>/.venv",
+  },
   "python-version": {
     type: "string",
     value: "X.Y",
@@ -169,6 +173,7 @@ export function overridesFrom(values: ParsedFlags): ConfigOverrides {
   set("user", stringFlag(values, "user"));
   set("expose", listFlag(values, "expose", true));
   set("pythonVersion", stringFlag(values, "python-version"));
+  if (values["include-deps"] === true) b.includeDeps = true;
   const output = stringFlag(values, "output");
   set("output", output === undefined ? undefined : resolve(output));
   const r: RegistryOptions = {};

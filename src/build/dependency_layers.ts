@@ -1,0 +1,95 @@
+/**
+ * The dependency layers of one platform's image (`--include-deps`): detect the target
+ * environment in the base image, choose and install the wheels, add the project's own
+ * dist-info, and turn each group into a cached layer. Dependencies sit below the app layer, so
+ * editing app code never changes their digests.
+ *
+ * @module
+ */
+import type { FileDigests } from "../cache/file_digests.ts";
+import type { BuildConfig } from "../config/types.ts";
+import type { NewLayer } from "../image/compose.ts";
+import { envValue } from "../image/compose.ts";
+import type { Platform } from "../oci/types.ts";
+import type { ProjectRead } from "../project/facts.ts";
+import { detectTargetEnvironment } from "../python/target_env.ts";
+import type { BaseImage } from "../registry/base_image.ts";
+import type { BlobStore } from "../store/blob_store.ts";
+import { cachedLayer } from "./cached_layer.ts";
+import { chooseDependencies, installDependencies, projectInstallEntries } from "./dependencies.ts";
+import type { BuildEventSink } from "./events.ts";
+import type { BuildPlan } from "./plan.ts";
+
+/** Everything {@linkcode dependencyLayersFor} needs. */
+export interface DependencyLayersInput {
+  plan: BuildPlan;
+  project: ProjectRead;
+  config: BuildConfig;
+  base: BaseImage;
+  platform: Platform;
+  store: BlobStore;
+  files: FileDigests;
+  env: Record<string, string | undefined>;
+  emit: BuildEventSink;
+}
+
+/**
+ * Builds (or reuses) the dependency and project-metadata layers for one platform.
+ *
+ * @param input Plan, project, base image, platform, store and progress sink.
+ * @returns The layers, bottom first, and the image env additions (`PATH`, `VIRTUAL_ENV`).
+ *
+ * @example
+ * ```ts ignore
+ * const { layers, env } = await dependencyLayersFor(input);
+ * ```
+ */
+export async function dependencyLayersFor(
+  input: DependencyLayersInput,
+): Promise<{ layers: NewLayer[]; env: Record<string, string> }> {
+  const { plan, project, base, platform, store, files, emit } = input;
+  const deps = plan.deps!;
+  const pythonVersion = input.config.build.pythonVersion;
+  const target = await detectTargetEnvironment(base, platform, {
+    cache: store,
+    ...(pythonVersion === undefined ? {} : { overrides: { pythonVersion } }),
+  });
+  emit({
+    type: "info",
+    message: `target: CPython ${target.pythonFullVersion} at ${target.pythonPath}, ` +
+      `${target.platformMachine}, ${target.libc.family} ${target.libc.version}`,
+  });
+  const ctx = {
+    context: plan.context,
+    pyproject: project.facts.pyproject,
+    target,
+    cacheDir: store.root,
+    env: input.env,
+    emit,
+  };
+  const chosen = await chooseDependencies(ctx);
+  const groups = await installDependencies(chosen, ctx, deps.venvDir);
+  const layers: NewLayer[] = [];
+  for (const group of groups) {
+    layers.push(await cachedLayer(store, files, plan.epoch, { ...group, kind: "deps" }, emit));
+  }
+  const projectEntries = projectInstallEntries(
+    project.facts.pyproject,
+    target,
+    deps.venvDir,
+    deps.importDir,
+  );
+  layers.push(
+    await cachedLayer(store, files, plan.epoch, {
+      name: "project metadata",
+      kind: "project",
+      entries: projectEntries,
+    }, emit),
+  );
+  const basePath = envValue(base.config.value.config?.Env, "PATH") ??
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  return {
+    layers,
+    env: { PATH: `${deps.venvDir}/bin:${basePath}`, VIRTUAL_ENV: deps.venvDir },
+  };
+}
