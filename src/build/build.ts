@@ -23,7 +23,6 @@ import {
   composeManifest,
   type NewLayer,
 } from "../image/compose.ts";
-import { writeLayer } from "../layer/tar_writer.ts";
 import { describeBytes } from "../oci/digest.ts";
 import { MediaType } from "../oci/media_types.ts";
 import { formatPlatform } from "../oci/platform.ts";
