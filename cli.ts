@@ -16,6 +16,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PycontainerError } from "./src/errors.ts";
 import { buildCommand } from "./src/cli/build_command.ts";
+import { cacheCommand } from "./src/cli/cache_command.ts";
 import { formatFlagHelp } from "./src/cli/args.ts";
 import type { CliIo, Subcommand } from "./src/cli/io.ts";
 import { closestMatch } from "./src/config/did_you_mean.ts";
@@ -23,6 +24,7 @@ import { VERSION } from "./src/version.ts";
 
 const COMMANDS: Record<string, Subcommand> = {
   build: buildCommand,
+  cache: cacheCommand,
 };
 
 function mainHelp(): string {

@@ -1,0 +1,252 @@
+/**
+ * Keeping the cache under its size limit: least-recently-used eviction of blobs, wheels and the
+ * small per-project/per-base JSON files, down to a fraction (80%) of the limit, so a cache near
+ * its limit is not trimmed again by every build.
+ *
+ * **Use times.** Access times are unreliable (`relatime`, `noatime` mounts), so the cache keeps
+ * its own: a file's mtime is its last use. Writers set it by writing; readers call
+ * {@linkcode markUsed} (one `utimes` call) when they reuse a cached file. Nothing else reads a
+ * cache file's mtime, and the content-addressed names make the content independent of it.
+ *
+ * **Safe beside running builds.** Temporary files (`.*.tmp`) are never evicted while young: they
+ * are writes in progress; ones untouched for an hour are leftovers of killed processes and are
+ * removed. Files used in the last {@linkcode DEFAULT_GRACE_MS} are kept even over the limit, so a
+ * build that has just checked a blob is there does not lose it before copying it (a file that is
+ * already open survives being unlinked on POSIX systems anyway). Each file is stat'ed again just
+ * before removal and kept if it was used since the scan. Layer records whose blob is evicted are
+ * removed with it (and a record whose blob is missing is only ever a cache miss). Two evictions
+ * at once are serialised by a lock file in the cache directory; a second one that can't get the
+ * lock quickly gives up — the first is doing the work.
+ *
+ * @module
+ */
+import { readFile, rm, rmdir, stat, utimes } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { PycontainerError } from "../errors.ts";
+import { withDirLock } from "../store/dir_lock.ts";
+import { type CacheFile, type CacheFileKind, scanCache } from "./cache_scan.ts";
+
+/** Files used more recently than this (ms) are never evicted: 10 minutes. */
+export const DEFAULT_GRACE_MS = 10 * 60 * 1000;
+
+/** Temporary files untouched for this long (ms) are leftovers and removed: 1 hour. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Kinds eviction may remove to make room (records go with their blobs). */
+const EVICTABLE: ReadonlySet<CacheFileKind> = new Set([
+  "blob",
+  "wheel",
+  "fileDigests",
+  "targetEnv",
+]);
+
+/** Options for {@linkcode evictCache}. */
+export interface EvictOptions {
+  /** The size limit in bytes; nothing is evicted while the cache is at or under it. */
+  maxBytes: number;
+  /** Evict down to this fraction of the limit (default 0.8). */
+  targetRatio?: number;
+  /** Keep files used this recently, ms (default {@linkcode DEFAULT_GRACE_MS}). */
+  graceMs?: number;
+  /** Remove temporary files older than this, ms (default {@linkcode STALE_TEMP_MS}). */
+  staleTempMs?: number;
+  /** Also remove layer records whose blob is missing, even under the limit (default false). */
+  sweepRecords?: boolean;
+  /** How long to wait for another eviction's lock, ms (default 2000); then give up. */
+  lockWaitMs?: number;
+  /** The current time, ms (tests). */
+  now?: number;
+}
+
+/** A removed file. */
+export interface RemovedFile {
+  /** Absolute path. */
+  path: string;
+  /** Its kind (`layerRecord` for records removed with their blob). */
+  kind: CacheFileKind;
+  /** Bytes freed. */
+  size: number;
+}
+
+/** What {@linkcode evictCache} did. */
+export interface EvictionResult {
+  /** The cache root. */
+  root: string;
+  /** The limit, bytes. */
+  maxBytes: number;
+  /** What eviction aimed for when over the limit, bytes. */
+  targetBytes: number;
+  /** Total size before, bytes. */
+  bytesBefore: number;
+  /** Total size after, bytes. */
+  bytesAfter: number;
+  /** Removed files, oldest use first. */
+  removed: RemovedFile[];
+  /** Files kept although over the limit because they were used within the grace period. */
+  keptRecent: number;
+  /** True when another process held the eviction lock, so nothing was done. */
+  locked: boolean;
+}
+
+/**
+ * Records that a cached file was just used, so eviction keeps it longer. Errors (file gone,
+ * read-only cache) are ignored: use times only steer eviction.
+ *
+ * Call it whenever a cached file is reused without being rewritten: a blob found in the blob
+ * store (layer cache hit, base layer already downloaded), a wheel found in the wheel cache, a
+ * target-env or file-digests JSON file that was read.
+ *
+ * @param path The cached file.
+ * @param now The use time, ms since the epoch (default: now).
+ * @returns Resolves when recorded (or ignored).
+ *
+ * @example
+ * ```ts
+ * import { markUsed } from "./eviction.ts";
+ * await markUsed("/nonexistent/blob"); // no error
+ * ```
+ */
+export async function markUsed(path: string, now: number = Date.now()): Promise<void> {
+  const t = new Date(now);
+  await utimes(path, t, t).catch(() => {});
+}
+
+/**
+ * Evicts least-recently-used files until the cache is under `targetRatio × maxBytes`, when it is
+ * over `maxBytes`. Always removes stale temporary files and empty wheel directories.
+ *
+ * @param cacheDir The cache root.
+ * @param options The limit and tuning.
+ * @returns Sizes before and after, and what was removed.
+ * @throws {PycontainerError} When the cache directory can't be read or a file can't be removed.
+ *
+ * @example Keeping a cache under 5 GB (what builds do when they finish)
+ * ```ts
+ * import { evictCache } from "./eviction.ts";
+ * const r = await evictCache("/nonexistent-cache", { maxBytes: 5e9 });
+ * console.assert(r.removed.length === 0);
+ * ```
+ */
+export async function evictCache(cacheDir: string, options: EvictOptions): Promise<EvictionResult> {
+  const targetBytes = Math.floor(options.maxBytes * (options.targetRatio ?? 0.8));
+  const empty: EvictionResult = {
+    root: cacheDir,
+    maxBytes: options.maxBytes,
+    targetBytes,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    removed: [],
+    keptRecent: 0,
+    locked: false,
+  };
+  if (!(await stat(cacheDir).catch(() => undefined))?.isDirectory()) return empty;
+  let entered = false;
+  try {
+    return await withDirLock(cacheDir, () => {
+      entered = true;
+      return _evict(cacheDir, options, empty);
+    }, { waitMs: options.lockWaitMs ?? 2000 });
+  } catch (e) {
+    if (!entered && e instanceof PycontainerError) return { ...empty, locked: true };
+    if (e instanceof PycontainerError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new PycontainerError(
+      `cannot evict from the cache ${cacheDir}: ${err.code ?? ""} ${err.message}`.replace(
+        /\s+/g,
+        " ",
+      ),
+      { hint: "check the cache directory's permissions, or use another --cache-dir", cause: e },
+    );
+  }
+}
+
+async function _evict(
+  root: string,
+  options: EvictOptions,
+  result: EvictionResult,
+): Promise<EvictionResult> {
+  const now = options.now ?? Date.now();
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const scan = await scanCache(root);
+  let total = scan.files.reduce((n, f) => n + f.size, 0);
+  result.bytesBefore = total;
+  const removed: RemovedFile[] = [];
+  const drop = async (f: CacheFile): Promise<boolean> => {
+    // Kept if used (or rewritten) since the scan, e.g. by a build running right now.
+    const s = await stat(f.path).catch(() => undefined);
+    if (!s) return false;
+    if (!f.dir && s.mtimeMs !== f.mtimeMs) return false;
+    await rm(f.path, { force: true, recursive: f.dir === true });
+    removed.push({ path: f.path, kind: f.kind, size: f.size });
+    total -= f.size;
+    return true;
+  };
+
+  const staleTempMs = options.staleTempMs ?? STALE_TEMP_MS;
+  for (const f of scan.files) {
+    if (f.kind === "temp" && now - f.mtimeMs > staleTempMs) await drop(f);
+  }
+  for (const d of scan.emptyDirs) {
+    // rmdir fails (harmlessly) when a download has just put a temporary file in it.
+    if (now - d.mtimeMs > graceMs) await rmdir(d.path).catch(() => {});
+  }
+
+  const records = scan.files.filter((f) => f.kind === "layerRecord");
+  let byBlob: Map<string, CacheFile[]> | undefined;
+  const recordsOf = async (digestHex: string): Promise<CacheFile[]> => {
+    byBlob ??= await _recordsByBlob(records);
+    return byBlob.get(digestHex) ?? [];
+  };
+
+  if (total > options.maxBytes) {
+    const candidates = scan.files
+      .filter((f) => EVICTABLE.has(f.kind))
+      .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : 1));
+    for (const f of candidates) {
+      if (total <= result.targetBytes) break;
+      if (now - f.mtimeMs < graceMs) {
+        result.keptRecent++;
+        continue;
+      }
+      if (!(await drop(f))) continue;
+      if (f.kind === "blob") {
+        for (const r of await recordsOf(basename(f.path))) await drop(r);
+      }
+    }
+  }
+  if (options.sweepRecords || byBlob !== undefined) {
+    byBlob ??= await _recordsByBlob(records);
+    for (const [hex, list] of byBlob) {
+      const blob = join(root, "blobs", "sha256", hex);
+      if (await stat(blob).catch(() => undefined)) continue;
+      // Blobs are stored before their records, so a record without its blob is never a write
+      // in progress: only a miss waiting to happen.
+      for (const r of list) await drop(r);
+    }
+  }
+  result.removed = removed;
+  result.bytesAfter = total;
+  return result;
+}
+
+/** Reads every layer record and groups them by the blob (hex digest) they point to. */
+async function _recordsByBlob(records: CacheFile[]): Promise<Map<string, CacheFile[]>> {
+  const map = new Map<string, CacheFile[]>();
+  for (const r of records) {
+    const text = await readFile(r.path, "utf8").catch(() => undefined);
+    if (text === undefined) continue;
+    let digest: unknown;
+    try {
+      digest = (JSON.parse(text) as { digest?: unknown }).digest;
+    } catch {
+      digest = undefined;
+    }
+    const hex = typeof digest === "string" && /^sha256:[0-9a-f]{64}$/.test(digest)
+      ? digest.slice(7)
+      : "invalid";
+    const list = map.get(hex) ?? [];
+    list.push(r);
+    map.set(hex, list);
+  }
+  return map;
+}
