@@ -2,37 +2,42 @@
  * `--include-deps`: which wheels the target needs, fetched and installed into a venv as layer
  * entries — no pip, no Python, nothing unpacked on the host.
  *
- * 1. **What**: the first lock file found (uv.lock, pylock.toml, poetry.lock, requirements.txt)
- *    narrowed to the target (markers, wheel tags); without one, `[project.dependencies]` resolved
- *    against the index. Lock entries without URLs (poetry.lock, hashed requirements.txt) are found
- *    on the index by file name and hash.
+ * 1. **What**: the lock file given by `--lock`, else the first one found (uv.lock, pylock.toml,
+ *    poetry.lock, requirements.txt), narrowed to the target (markers, extras, groups, wheel
+ *    tags); without one, `[project.dependencies]` plus the requested extras and groups resolved
+ *    against the indexes and `--find-links` directories. The resolution is printed (and, with
+ *    `--write-lock`, written as a pylock.toml). Lock entries without URLs (poetry.lock, hashed
+ *    requirements.txt) are found on the index by file name and hash; sdist-only packages are
+ *    built with uv or pip when the result is pure Python (see `dependency_index.ts`).
  * 2. **Fetch**: into the content-addressed wheel cache, every file's sha256 verified.
  * 3. **Install**: the venv skeleton plus each wheel streamed from its zip into entries; wheels
  *    whose files exceed {@linkcode OWN_LAYER_BYTES} get a layer of their own (at most
  *    {@linkcode MAX_OWN_LAYERS}) so a change to a small dependency doesn't re-push a huge one.
- * 4. **The project itself**: a dist-info (METADATA, entry points, RECORD) and a `.pth` file
- *    pointing at the app directory, so `[project.scripts]` become `<venv>/bin/<name>`.
+ * 4. **The project itself**: see `project_install.ts`.
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
 import type { PyprojectFacts } from "../project/pyproject.ts";
 import type { LayerEntry } from "../layer/entry.ts";
-import { fileEntry } from "../layer/entry.ts";
 import { PycontainerError } from "../errors.ts";
 import { findLockFile, readLockFile } from "../python/locks/find_lock_file.ts";
-import { selectForTarget } from "../python/locks/select.ts";
-import type { LockedFile, LockedPackage } from "../python/locks/types.ts";
+import { describeTarget, selectForTarget } from "../python/locks/select.ts";
 import { IndexClient } from "../python/index_client.ts";
 import { resolve as resolveRequirements } from "../python/resolver.ts";
+import type { Resolution } from "../python/resolver_types.ts";
 import type { TargetEnvironment } from "../python/target_env.ts";
 import { downloadWheels, type WheelDownload } from "../python/wheel_cache.ts";
 import { installWheel, type WheelInstall } from "../python/wheel_install.ts";
-import { venvEntries, venvLayout } from "../python/venv.ts";
+import { venvEntries } from "../python/venv.ts";
 import { mergeInstalls } from "../python/install_merge.ts";
-import { launcherScript, parseScriptEntryPoints } from "../python/script_launcher.ts";
-import { formatRecord, recordHash } from "../python/record.ts";
 import { normalizeName } from "../python/names.ts";
+import { DependencyIndex } from "./dependency_index.ts";
+import { lockedWheel } from "./locked_wheel.ts";
 import type { BuildEventSink } from "./events.ts";
+import { projectRequirements } from "./project_requirements.ts";
+import { writeLockFile } from "./write_lock.ts";
+export { projectInstallEntries } from "./project_install.ts";
 
 /** Wheels installing more than this many bytes get their own layer. */
 export const OWN_LAYER_BYTES = 50 * 1024 * 1024;
@@ -45,6 +50,26 @@ export interface DependencySet {
   source: string;
   /** Wheels to install, one per package. */
   wheels: WheelDownload[];
+  /** The resolution, when the dependencies were resolved rather than read from a lock. */
+  resolution?: Resolution;
+}
+
+/** The user's dependency options (flags or configuration); relative paths are to the project. */
+export interface DependencyOptions {
+  /** Index replacing PyPI. */
+  indexUrl?: string | undefined;
+  /** More indexes. */
+  extraIndexUrls?: readonly string[] | undefined;
+  /** Directories of wheels and sdists. */
+  findLinks?: readonly string[] | undefined;
+  /** Project extras to install. */
+  extras?: readonly string[] | undefined;
+  /** Dependency groups to install. */
+  groups?: readonly string[] | undefined;
+  /** The lock file to use instead of discovering one. */
+  lockFile?: string | undefined;
+  /** Where to write the resolution as a pylock.toml. */
+  writeLock?: string | undefined;
 }
 
 /** Inputs shared by the dependency steps. */
@@ -61,12 +86,59 @@ export interface DependencyContext {
   env: Record<string, string | undefined>;
   /** Progress. */
   emit: BuildEventSink;
+  /** Flags and configuration. */
+  options?: DependencyOptions;
+}
+
+const _sources = new WeakMap<DependencyContext, DependencyIndex>();
+
+/**
+ * The package source of a build (indexes + find-links + sdist builds), one per context.
+ *
+ * @param ctx The dependency context.
+ * @returns The source, created on first use.
+ *
+ * @example
+ * ```ts ignore
+ * const files = await dependencySource(ctx).projectFiles("flask");
+ * ```
+ */
+export function dependencySource(ctx: DependencyContext): DependencyIndex {
+  let source = _sources.get(ctx);
+  if (source === undefined) {
+    const o = ctx.options ?? {};
+    const index = new IndexClient({
+      tool: ctx.pyproject.tool,
+      env: ctx.env,
+      ...(o.indexUrl === undefined ? {} : { indexUrl: o.indexUrl }),
+      ...(o.extraIndexUrls === undefined ? {} : { extraIndexUrls: o.extraIndexUrls }),
+    });
+    source = new DependencyIndex({
+      index,
+      findLinks: (o.findLinks ?? []).map((d) => _inProject(ctx, d)),
+      tags: ctx.target.tags,
+      targetName: _targetName(ctx),
+      cacheDir: ctx.cacheDir,
+      env: ctx.env,
+      emit: ctx.emit,
+    });
+    _sources.set(ctx, source);
+  }
+  return source;
+}
+
+function _inProject(ctx: DependencyContext, path: string): string {
+  return isAbsolute(path) ? path : resolve(ctx.context, path);
+}
+
+function _targetName(ctx: DependencyContext): string {
+  return describeTarget({ markerEnv: ctx.target.markerEnv, tags: ctx.target.tags });
 }
 
 /**
  * Decides the wheels to install for the target: from the lock file, or by resolving.
  *
- * @param ctx Project, target, cache and environment.
+ * @param ctx Project, target, cache, environment and options.
  * @returns The source and the wheels (name, version, file, URL, sha256).
  * @throws {PycontainerError} when a package has no wheel for the target, or resolution fails.
  *
@@ -77,46 +149,76 @@ export interface DependencyContext {
  * ```
  */
 export async function chooseDependencies(ctx: DependencyContext): Promise<DependencySet> {
-  const index = indexClientFor(ctx);
-  const found = await findLockFile(ctx.context);
+  const o = ctx.options ?? {};
+  const source = dependencySource(ctx);
+  const found = await findLockFile(
+    ctx.context,
+    o.lockFile === undefined ? {} : { prefer: _inProject(ctx, o.lockFile) },
+  );
   const projectName = normalizeName(ctx.pyproject.name);
   if (found) {
+    if (o.writeLock !== undefined) {
+      ctx.emit({
+        type: "warning",
+        message: `--write-lock ${o.writeLock} ignored: the dependencies come from ${found.path}`,
+      });
+    }
+    ctx.emit({ type: "info", message: `installing from ${found.path}` });
     const set = await readLockFile(found, { env: ctx.env, context: ctx.context } as never);
     for (const w of set.warnings ?? []) ctx.emit({ type: "warning", message: w });
-    const chosen = selectForTarget(set, { markerEnv: ctx.target.markerEnv, tags: ctx.target.tags })
-      .filter((s) => normalizeName(s.package.name) !== projectName);
+    const chosen = selectForTarget(set, {
+      markerEnv: ctx.target.markerEnv,
+      tags: ctx.target.tags,
+      ...(o.extras === undefined ? {} : { extras: o.extras }),
+      ...(o.groups === undefined ? {} : { groups: o.groups }),
+      allowSdist: true,
+    }).filter((s) => normalizeName(s.package.name) !== projectName);
     const wheels: WheelDownload[] = [];
-    for (const s of chosen) wheels.push(await lockedWheel(s.package, s.wheel, index, found.path));
+    for (const s of chosen) {
+      wheels.push(await lockedWheel(s.package, s.wheel, s.sdist, source, found.path));
+    }
     if (set.unpinned?.length) {
       ctx.emit({
         type: "info",
         message: `resolving ${set.unpinned.length} unpinned requirements from ${found.path}`,
       });
-      wheels.push(...await resolved(set.unpinned, ctx, index, found.path));
+      wheels.push(...(await resolved(set.unpinned, ctx, found.path)).wheels);
     }
     ctx.emit({ type: "info", message: `${wheels.length} packages from ${found.kind}` });
     return { source: found.kind, wheels };
   }
-  const requirements = [...ctx.pyproject.dependencies];
+  const requirements = projectRequirements(ctx.pyproject, o.extras ?? [], o.groups ?? []);
   ctx.emit({
     type: "info",
-    message: `resolving ${requirements.length} dependencies from pyproject.toml`,
+    message: `resolving ${requirements.length} requirements from pyproject.toml`,
   });
-  const wheels = await resolved(requirements, ctx, index, ctx.pyproject.path);
-  return { source: "pyproject.toml (resolved)", wheels };
-}
-
-function indexClientFor(ctx: DependencyContext): IndexClient {
-  return new IndexClient({ tool: ctx.pyproject.tool, env: ctx.env });
+  const { wheels, resolution } = await resolved(requirements, ctx, ctx.pyproject.path);
+  if (resolution !== undefined && o.writeLock !== undefined) {
+    const path = _inProject(ctx, o.writeLock);
+    const n = await writeLockFile(path, resolution, {
+      requiresPython: ctx.pyproject.requiresPython,
+      markerEnv: ctx.target.markerEnv,
+      extras: o.extras ?? [],
+      groups: o.groups ?? [],
+    });
+    ctx.emit({ type: "info", message: `wrote the resolution (${n} packages) to ${path}` });
+  } else if (resolution !== undefined && resolution.packages.length > 0) {
+    ctx.emit({
+      type: "info",
+      message: "to install exactly these next time, add --write-lock pylock.toml",
+    });
+  }
+  return resolution === undefined
+    ? { source: "pyproject.toml (resolved)", wheels }
+    : { source: "pyproject.toml (resolved)", wheels, resolution };
 }
 
 async function resolved(
   requirements: readonly string[],
   ctx: DependencyContext,
-  index: IndexClient,
-  source: string,
-): Promise<WheelDownload[]> {
-  if (requirements.length === 0) return [];
+  from: string,
+): Promise<{ wheels: WheelDownload[]; resolution?: Resolution }> {
+  if (requirements.length === 0) return { wheels: [] };
   const resolution = await resolveRequirements({
     requirements,
     target: {
@@ -124,16 +226,11 @@ async function resolved(
       tags: ctx.target.tags,
       pythonFullVersion: ctx.target.pythonFullVersion,
     },
-    index,
-    source,
+    index: dependencySource(ctx),
+    source: from,
   });
-  for (const p of resolution.packages) {
-    ctx.emit({
-      type: "detail",
-      message: `resolved ${p.displayName} ${p.version} (${p.wheel.filename})`,
-    });
-  }
-  return resolution.packages.map((p) => {
+  reportResolution(resolution, ctx);
+  const wheels = resolution.packages.map((p) => {
     const sha256 = p.wheel.hashes["sha256"];
     if (!sha256) {
       throw new PycontainerError(
@@ -153,61 +250,37 @@ async function resolved(
       size: p.wheel.size,
     };
   });
+  return { wheels, resolution };
 }
 
-async function lockedWheel(
-  pkg: LockedPackage,
-  wheel: LockedFile | undefined,
-  index: IndexClient,
-  lockPath: string,
-): Promise<WheelDownload> {
-  const version = pkg.version ?? "";
-  if (!wheel) {
-    throw new PycontainerError(
-      `${pkg.name} ${version} in ${lockPath} has no wheel pycontainer can install`,
-      {
-        hint: "pin a version that publishes wheels, or provide the wheel's URL in the lock",
-      },
-    );
+/**
+ * Prints a resolution: how many packages and their pins (info), and with `--verbose` why each
+ * one is there (the requirement path from the project down to it) and which file was chosen.
+ *
+ * @param resolution The resolver's result.
+ * @param ctx For the progress sink.
+ *
+ * @example
+ * ```ts ignore
+ * reportResolution(resolution, ctx); // "resolved 20 packages: …"
+ * ```
+ */
+export function reportResolution(resolution: Resolution, ctx: Pick<DependencyContext, "emit">) {
+  const n = resolution.packages.length;
+  const s = resolution.stats;
+  ctx.emit({
+    type: "info",
+    message:
+      `resolved ${n} package${n === 1 ? "" : "s"} for Python ${resolution.pythonFullVersion}` +
+      ` (${s.metadata} metadata files, ${s.backjumps} backtracking steps):`,
+  });
+  for (const p of resolution.packages) {
+    ctx.emit({ type: "info", message: `  ${p.displayName}==${p.version}` });
+    ctx.emit({
+      type: "detail",
+      message: `${p.displayName} ${p.version}: ${p.path.join(" → ")} (${p.wheel.filename})`,
+    });
   }
-  const sha256 = wheel.hashes.sha256 ?? pkg.hashes?.find((h) => h.startsWith("sha256:"))?.slice(7);
-  if (wheel.url && sha256) {
-    return {
-      name: pkg.name,
-      version,
-      filename: wheel.filename,
-      url: wheel.url,
-      sha256,
-      size: wheel.size,
-    };
-  }
-  // poetry.lock and requirements.txt name files (and hashes) but not URLs: ask the index.
-  const page = await index.projectFiles(pkg.name);
-  const hashes = new Set(
-    [sha256, ...(pkg.hashes ?? []).map((h) => h.replace(/^sha256:/, ""))].filter(Boolean),
-  );
-  const file =
-    page?.files.find((f) =>
-      f.filename === wheel.filename && (!hashes.size || hashes.has(f.hashes["sha256"] ?? ""))
-    ) ??
-      page?.files.find((f) => hashes.has(f.hashes["sha256"] ?? "") && f.filename.endsWith(".whl"));
-  const fileSha = file?.hashes["sha256"];
-  if (!file || !fileSha) {
-    throw new PycontainerError(
-      `${pkg.name} ${version}: ${wheel.filename} from ${lockPath} is not on the index`,
-      {
-        hint: "check the lock's index (--index-url / PIP_INDEX_URL) or regenerate the lock",
-      },
-    );
-  }
-  return {
-    name: pkg.name,
-    version,
-    filename: file.filename,
-    url: file.url,
-    sha256: fileSha,
-    size: file.size,
-  };
 }
 
 /** A group of dependency entries that becomes one layer. */
@@ -236,10 +309,10 @@ export async function installDependencies(
   ctx: DependencyContext,
   venvDir: string,
 ): Promise<DependencyLayer[]> {
-  const index = indexClientFor(ctx);
+  const source = dependencySource(ctx);
   const cached = await downloadWheels(deps.wheels, {
     cacheDir: ctx.cacheDir,
-    open: (url) => index.openUrl(url),
+    open: (url) => source.openUrl(url),
     onEvent: (e) => {
       if (e.kind === "done") ctx.emit({ type: "info", message: `downloaded ${e.filename}` });
       else if (e.kind === "retry") {
@@ -280,96 +353,4 @@ export async function installDependencies(
       entries: mergeInstalls([i]),
     })),
   ];
-}
-
-/**
- * The project installed into the venv the way an editable install does it: a dist-info with
- * METADATA, entry points, INSTALLER and RECORD, a `.pth` file putting the app directory on
- * `sys.path`, and launchers for `[project.scripts]`/`[project.gui-scripts]`.
- *
- * @param pyproject The project.
- * @param target The target environment (for the site-packages path).
- * @param venvDir Absolute venv path, e.g. `/app/.venv`.
- * @param importDir Absolute directory to put on `sys.path` (the workdir, or `<workdir>/src`).
- * @returns Layer entries (paths without a leading slash).
- *
- * @example
- * ```ts ignore
- * const entries = projectInstallEntries(pyproject, target, "/app/.venv", "/app/src");
- * ```
- */
-export function projectInstallEntries(
-  pyproject: PyprojectFacts,
-  target: TargetEnvironment,
-  venvDir: string,
-  importDir: string,
-): LayerEntry[] {
-  const layout = venvLayout({
-    venvDir: venvDir.replace(/^\/+/, ""),
-    pythonVersion: target.pythonVersion,
-  });
-  const name = pyproject.name.replace(/[-_.]+/g, "_");
-  const version = pyproject.version ?? "0";
-  const distInfo = `${name}-${version}.dist-info`;
-  const site = layout.sitePackages;
-  const python = `/${layout.python}`;
-  const files: { path: string; text: string; mode?: number }[] = [];
-  const metadata = [`Metadata-Version: 2.1`, `Name: ${pyproject.name}`, `Version: ${version}`];
-  if (pyproject.description) metadata.push(`Summary: ${pyproject.description}`);
-  if (pyproject.requiresPython) metadata.push(`Requires-Python: ${pyproject.requiresPython}`);
-  for (const d of pyproject.dependencies) metadata.push(`Requires-Dist: ${d}`);
-  files.push({ path: `${distInfo}/METADATA`, text: `${metadata.join("\n")}\n` });
-  files.push({ path: `${distInfo}/INSTALLER`, text: "pycontainer\n" });
-  files.push({ path: `__editable__.${name}-${version}.pth`, text: `${importDir}\n` });
-  const sections: string[] = [];
-  const scripts: LayerEntry[] = [];
-  for (
-    const [section, table, kind] of [
-      ["console_scripts", pyproject.scripts, "console"],
-      ["gui_scripts", pyproject.guiScripts, "gui"],
-    ] as const
-  ) {
-    const lines = Object.entries(table).filter(([, v]) => /^[\w.]+\s*:\s*[\w.]+$/.test(v.trim()));
-    if (!lines.length) continue;
-    sections.push(`[${section}]`, ...lines.map(([k, v]) => `${k} = ${v.trim()}`), "");
-    const text = `[${section}]\n${lines.map(([k, v]) => `${k} = ${v.trim()}`).join("\n")}\n`;
-    const parsed = parseScriptEntryPoints(text, pyproject.path, layout.pythonMinor);
-    for (const script of parsed) {
-      if (script.kind !== kind) continue;
-      scripts.push(
-        fileEntry(`${layout.scripts}/${script.name}`, launcherScript(script, python), 0o755),
-      );
-    }
-  }
-  if (sections.length) {
-    files.push({ path: `${distInfo}/entry_points.txt`, text: `${sections.join("\n")}` });
-  }
-  const entries = files.map((f) => fileEntry(`${site}/${f.path}`, f.text));
-  const rows = [
-    ...files.map((f) => {
-      const bytes = new TextEncoder().encode(f.text);
-      return { path: f.path, hash: recordHash(bytes), size: String(bytes.length) };
-    }),
-    ...scripts.map((s) => {
-      const bytes = s.type === "file" && s.content.kind === "bytes"
-        ? s.content.bytes
-        : new Uint8Array();
-      return {
-        path: relativeTo(site, s.path),
-        hash: recordHash(bytes),
-        size: String(bytes.length),
-      };
-    }),
-    { path: `${distInfo}/RECORD`, hash: "", size: "" },
-  ];
-  entries.push(fileEntry(`${site}/${distInfo}/RECORD`, formatRecord(rows)));
-  return [...entries, ...scripts];
-}
-
-function relativeTo(fromDir: string, path: string): string {
-  const from = fromDir.split("/");
-  const to = path.split("/");
-  let i = 0;
-  while (i < from.length && from[i] === to[i]) i++;
-  return [...from.slice(i).map(() => ".."), ...to.slice(i)].join("/");
 }

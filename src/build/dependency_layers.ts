@@ -16,9 +16,40 @@ import { detectTargetEnvironment } from "../python/target_env.ts";
 import type { BaseImage } from "../registry/base_image.ts";
 import type { BlobStore } from "../store/blob_store.ts";
 import { cachedLayer } from "./cached_layer.ts";
-import { chooseDependencies, installDependencies, projectInstallEntries } from "./dependencies.ts";
+import {
+  chooseDependencies,
+  type DependencyOptions,
+  installDependencies,
+  projectInstallEntries,
+} from "./dependencies.ts";
 import type { BuildEventSink } from "./events.ts";
 import type { BuildPlan } from "./plan.ts";
+
+/**
+ * The dependency options of a build's configuration (flags, pycontainer.toml, `[tool.pycontainer]`).
+ *
+ * @param config The merged configuration.
+ * @returns The options the dependency steps read.
+ *
+ * @example
+ * ```ts
+ * import { dependencyOptions } from "./dependency_layers.ts";
+ * const o = dependencyOptions({ context: "/p", build: { extras: ["prod"] }, registry: {}, sources: {} });
+ * console.assert(o.extras?.[0] === "prod");
+ * ```
+ */
+export function dependencyOptions(config: BuildConfig): DependencyOptions {
+  const b = config.build;
+  return {
+    indexUrl: b.indexUrl,
+    extraIndexUrls: b.extraIndexUrls,
+    findLinks: b.findLinks,
+    extras: b.extras,
+    groups: b.groups,
+    lockFile: b.lockFile,
+    writeLock: b.writeLock,
+  };
+}
 
 /** Everything {@linkcode dependencyLayersFor} needs. */
 export interface DependencyLayersInput {
@@ -66,6 +97,7 @@ export async function dependencyLayersFor(
     cacheDir: store.root,
     env: input.env,
     emit,
+    options: dependencyOptions(input.config),
   };
   const chosen = await chooseDependencies(ctx);
   const groups = await installDependencies(chosen, ctx, deps.venvDir);

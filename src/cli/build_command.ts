@@ -59,6 +59,42 @@ const FLAGS: FlagTable = {
     type: "boolean",
     help: "Install the dependencies (lock file, else resolved) into a venv at <workdir>/.venv",
   },
+  "index-url": {
+    type: "string",
+    value: "URL",
+    help: "Package index instead of PyPI (env: PIP_INDEX_URL, UV_DEFAULT_INDEX)",
+  },
+  "extra-index-url": {
+    type: "string",
+    multiple: true,
+    value: "URL",
+    help: "Another package index, searched after --index-url",
+  },
+  "find-links": {
+    type: "string",
+    multiple: true,
+    value: "DIR",
+    help:
+      "A directory of wheels (and sdists) to use besides the indexes (relative: to the project)",
+  },
+  extra: { type: "string", multiple: true, value: "NAME", help: "Install a project extra" },
+  group: {
+    type: "string",
+    multiple: true,
+    value: "NAME",
+    help: "Install a dependency group ([dependency-groups])",
+  },
+  lock: {
+    type: "string",
+    value: "FILE",
+    help:
+      "Install from this lock file (uv.lock, pylock*.toml, poetry.lock, *.txt; relative: to the project)",
+  },
+  "write-lock": {
+    type: "string",
+    value: "FILE",
+    help: "Write the resolution as a PEP 751 lock, e.g. pylock.toml (relative: to the project)",
+  },
   "python-version": {
     type: "string",
     value: "X.Y",
@@ -174,6 +210,13 @@ export function overridesFrom(values: ParsedFlags): ConfigOverrides {
   set("expose", listFlag(values, "expose", true));
   set("pythonVersion", stringFlag(values, "python-version"));
   if (values["include-deps"] === true) b.includeDeps = true;
+  set("indexUrl", stringFlag(values, "index-url"));
+  set("extraIndexUrls", listFlag(values, "extra-index-url"));
+  set("findLinks", listFlag(values, "find-links"));
+  set("extras", listFlag(values, "extra", true));
+  set("groups", listFlag(values, "group", true));
+  set("lockFile", stringFlag(values, "lock"));
+  set("writeLock", stringFlag(values, "write-lock"));
   const output = stringFlag(values, "output");
   set("output", output === undefined ? undefined : resolve(output));
   const r: RegistryOptions = {};

@@ -56,8 +56,23 @@ const _buildKeys: Record<string, { field: keyof BuildOptions; convert: _Convert 
   "output": { field: "output", convert: (v) => _string(v, "output") },
   "python-version": { field: "pythonVersion", convert: _pythonVersion },
   "include-deps": { field: "includeDeps", convert: (v) => _boolean(v, "include-deps") },
+  "index-url": { field: "indexUrl", convert: (v) => _string(v, "index-url") },
+  "extra-index-urls": {
+    field: "extraIndexUrls",
+    convert: (v) => _stringList(v, "extra-index-urls"),
+  },
+  "find-links": { field: "findLinks", convert: (v) => _stringList(v, "find-links") },
+  "extras": { field: "extras", convert: (v) => _stringList(v, "extras") },
+  "groups": { field: "groups", convert: (v) => _stringList(v, "groups") },
+  "lock": { field: "lockFile", convert: (v) => _string(v, "lock") },
 };
-const _buildAliases: Record<string, string> = { tag: "tags", platform: "platforms" };
+const _buildAliases: Record<string, string> = {
+  tag: "tags",
+  platform: "platforms",
+  "extra-index-url": "extra-index-urls",
+  extra: "extras",
+  group: "groups",
+};
 const _buildTables = ["env", "labels"] as const;
 const _registryKeys: Record<string, { field: keyof RegistryOptions; convert: _Convert }> = {
   "mirror": { field: "mirror", convert: (v) => _string(v, "mirror") },

@@ -35,6 +35,20 @@ export interface BuildOptions {
   pythonVersion?: string;
   /** Install the project's dependencies into a venv (issue 4). */
   includeDeps?: boolean;
+  /** Package index replacing PyPI (`--index-url`), a PEP 503/691 simple URL. */
+  indexUrl?: string;
+  /** Further package indexes searched after the main one (`--extra-index-url`). */
+  extraIndexUrls?: string[];
+  /** Directories of wheels (and sdists) used besides the indexes (`--find-links`). */
+  findLinks?: string[];
+  /** Extras of the project to install (`--extra`, `[project.optional-dependencies]`). */
+  extras?: string[];
+  /** Dependency groups to install (`--group`, PEP 735 `[dependency-groups]`). */
+  groups?: string[];
+  /** The lock file to install from instead of discovering one (`--lock`). */
+  lockFile?: string;
+  /** Write the resolution as a PEP 751 lock to this file (`--write-lock`; CLI/API only). */
+  writeLock?: string;
 }
 
 /** Options under `[registry]`: how to reach registries. */
