@@ -13,7 +13,7 @@
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { LOCK_FILE_NAME } from "../store/dir_lock.ts";
-import { scanCache, summarizeScan } from "./cache_scan.ts";
+import { EVICTION_STAMP, scanCache, summarizeScan } from "./cache_scan.ts";
 
 /** Top-level entries of a cache directory that belong to pycontainer. */
 export const CACHE_ENTRIES: readonly string[] = [
@@ -22,6 +22,7 @@ export const CACHE_ENTRIES: readonly string[] = [
   "wheels",
   "file-digests",
   "target-env",
+  EVICTION_STAMP,
 ];
 
 /** What {@linkcode clearCache} did. */

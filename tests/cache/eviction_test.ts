@@ -4,12 +4,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LayerCache } from "../../src/cache/layer_cache.ts";
 import { classifyCachePath, scanCache, summarizeScan } from "../../src/cache/cache_scan.ts";
 import { clearCache } from "../../src/cache/clear_cache.ts";
+import { autoEvict, DEFAULT_CHECK_INTERVAL_MS } from "../../src/cache/auto_evict.ts";
 import { DEFAULT_GRACE_MS, evictCache, markUsed } from "../../src/cache/eviction.ts";
 import { cacheLimit, DEFAULT_CACHE_MAX_BYTES, parseSize } from "../../src/cache/size_limit.ts";
 import { PycontainerError } from "../../src/errors.ts";
@@ -299,5 +300,51 @@ test("clearCache() removes pycontainer's entries and leaves unknown ones", async
     assert.deepEqual(await readdir(cache), ["mine.txt"]);
     const missing = await clearCache(join(cache, "nope"));
     assert.equal(missing.existed, false);
+  });
+});
+
+test("autoEvict() measures the cache only when its estimate reaches the limit or is old", async () => {
+  await withCache(async (cache) => {
+    const store = new BlobStore(cache);
+    const small = await blob(cache, "s", 3000, 5 * HOUR);
+    const first = await autoEvict(cache, { maxBytes: 10_000 });
+    assert.equal(first?.bytesBefore, 3000, "no estimate yet: a full measurement");
+    assert.deepEqual(first?.removed, []);
+    const stamp = JSON.parse(await readFile(join(cache, "eviction.json"), "utf8"));
+    assert.equal(stamp.bytes, 3000);
+
+    // Written behind the estimate's back: not noticed until the estimate or the clock says so.
+    const big = await blob(cache, "b", 20_000, 4 * HOUR);
+    assert.equal(await autoEvict(cache, { maxBytes: 10_000, addedBytes: 1000 }), undefined);
+    assert.ok(await exists(store.path(big)));
+    assert.equal(JSON.parse(await readFile(join(cache, "eviction.json"), "utf8")).bytes, 4000);
+
+    const due = await autoEvict(cache, { maxBytes: 10_000, addedBytes: 6001 });
+    assert.deepEqual(due?.removed.map((f) => f.path), [store.path(small), store.path(big)]);
+    assert.equal(JSON.parse(await readFile(join(cache, "eviction.json"), "utf8")).bytes, 0);
+
+    const late = await blob(cache, "l", 20_000, 3 * HOUR);
+    assert.equal(await autoEvict(cache, { maxBytes: 10_000 }), undefined);
+    const later = await autoEvict(cache, {
+      maxBytes: 10_000,
+      now: Date.now() + DEFAULT_CHECK_INTERVAL_MS + 1000,
+    });
+    assert.deepEqual(later?.removed.map((f) => f.path), [store.path(late)]);
+  });
+});
+
+test("autoEvict() never fails a build: a missing cache, a file instead of a directory, a damaged estimate", async () => {
+  const missing = await autoEvict(join(tmpdir(), `absent-${crypto.randomUUID()}`), {
+    maxBytes: 0,
+  });
+  assert.deepEqual(missing?.removed ?? [], []);
+  await withCache(async (cache) => {
+    await writeFile(join(cache, "file"), "not a directory");
+    const notDir = await autoEvict(join(cache, "file"), { maxBytes: 0 });
+    assert.deepEqual(notDir?.removed ?? [], []);
+    await writeFile(join(cache, "eviction.json"), "garbage");
+    const old = await blob(cache, "o", 100, 5 * HOUR);
+    const r = await autoEvict(cache, { maxBytes: 50 });
+    assert.deepEqual(r?.removed.map((f) => f.path), [new BlobStore(cache).path(old)]);
   });
 });
