@@ -1,0 +1,95 @@
+/**
+ * End-to-end `--include-deps` for the two WSGI frameworks the command detection knows: a Flask app
+ * and a Django project, each depending on gunicorn, resolved against the local index of real
+ * wheels. The detected command must be gunicorn from the venv; the test runs exactly that command
+ * (on a free port, so parallel test files don't collide on 8000) and asks it for one page.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runImage, runtimeSkipReason } from "./_runtime.ts";
+import { baseLayoutPath, freePort } from "./_registry.ts";
+import { cli, copyFixture, getWhenUp, imageConfig } from "./_deps.ts";
+import {
+  hasRealIndex,
+  type IndexServer,
+  realIndexDir,
+  startIndexServer,
+} from "../python/_index_server.ts";
+
+const skip = await runtimeSkipReason() ??
+  (await hasRealIndex()
+    ? undefined
+    : "no wheel fixture (run tests/fixtures/wheels_index/fetch.sh)");
+let work: string;
+let base: string;
+let index: IndexServer;
+
+before(async () => {
+  if (skip) return;
+  work = await mkdtemp(join(tmpdir(), "pycontainer-frameworks-"));
+  base = `oci-layout:${baseLayoutPath()}:bookworm`;
+  index = await startIndexServer({ dirs: [realIndexDir()] });
+});
+
+after(async () => {
+  if (skip) return;
+  await index?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function buildAndServe(fixture: string, expectedCmd: string[], message: string) {
+  const dir = await copyFixture(fixture, work);
+  const r = await cli([
+    "build",
+    "-C",
+    dir,
+    "--include-deps",
+    "--base-image",
+    base,
+    "--index-url",
+    index.url,
+  ], { PYCONTAINER_CACHE_DIR: join(work, "cache") });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^ {2}gunicorn==\d/m);
+  const layout = join(dir, "dist", "image");
+  const config = await imageConfig(layout) as {
+    config: { Entrypoint?: string[]; Cmd?: string[]; ExposedPorts?: Record<string, unknown> };
+  };
+  const command = [...(config.config.Entrypoint ?? []), ...(config.config.Cmd ?? [])];
+  assert.deepEqual(command, expectedCmd);
+  assert.ok(config.config.ExposedPorts?.["8000/tcp"] !== undefined);
+  const port = await freePort();
+  const args = command.map((a) => a.replace("0.0.0.0:8000", `127.0.0.1:${port}`));
+  assert.notDeepEqual(args, command);
+  const container = await runImage(layout, "latest", { detach: true, args });
+  try {
+    const res = await getWhenUp(
+      `http://127.0.0.1:${port}/`,
+      30_000,
+      () => JSON.stringify(container.output()),
+    );
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body), { message });
+  } finally {
+    await container.stop();
+  }
+}
+
+test("build --include-deps runs a Flask app with gunicorn from the venv", { skip }, async () => {
+  await buildAndServe(
+    "flask_app",
+    ["gunicorn", "-b", "0.0.0.0:8000", "app:app"],
+    "Hello from Flask in pycontainer!",
+  );
+});
+
+test("build --include-deps runs a Django project's wsgi with gunicorn", { skip }, async () => {
+  await buildAndServe(
+    "django_app",
+    ["gunicorn", "-b", "0.0.0.0:8000", "mysite.wsgi:application"],
+    "Hello from Django in pycontainer!",
+  );
+});
