@@ -16,6 +16,8 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PycontainerError } from "./src/errors.ts";
 import { buildCommand } from "./src/cli/build_command.ts";
+import { loginCommand, logoutCommand } from "./src/cli/login_command.ts";
+import { pushCommand } from "./src/cli/push_command.ts";
 import { cacheCommand } from "./src/cli/cache_command.ts";
 import { formatFlagHelp } from "./src/cli/args.ts";
 import type { CliIo, Subcommand } from "./src/cli/io.ts";
@@ -25,6 +27,9 @@ import { VERSION } from "./src/version.ts";
 const COMMANDS: Record<string, Subcommand> = {
   build: buildCommand,
   cache: cacheCommand,
+  push: pushCommand,
+  login: loginCommand,
+  logout: logoutCommand,
 };
 
 function mainHelp(): string {

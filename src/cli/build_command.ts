@@ -16,6 +16,9 @@ import { formatPlatform } from "../oci/platform.ts";
 import { type FlagTable, listFlag, type ParsedFlags, parseFlags, stringFlag } from "./args.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { formatBytes } from "./format.ts";
+import { PUSH_AUTH_FLAGS, pushLayoutWithFlags, resultJson as pushJson } from "./push_command.ts";
+import { readOciLayout } from "../store/layout_reader.ts";
+import type { PushResult } from "../registry/push.ts";
 
 const FLAGS: FlagTable = {
   tag: {
@@ -132,6 +135,8 @@ const FLAGS: FlagTable = {
   json: { type: "boolean", help: "Print one JSON object with digests, tags, layers and sizes" },
   verbose: { type: "boolean", short: "v", help: "Explain every decision; stack traces on errors" },
   quiet: { type: "boolean", short: "q", help: "Print nothing but errors and the result" },
+  push: { type: "boolean", help: "Push the image to every --tag after building it" },
+  ...PUSH_AUTH_FLAGS,
 };
 
 /** The `build` subcommand. */
@@ -160,8 +165,29 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     ...(configFile === undefined ? {} : { configFile }),
     ...(cacheDir === undefined ? {} : { cacheDir: resolve(cacheDir) }),
   });
-  if (json) io.stdout(JSON.stringify(resultJson(result, values["dry-run"] === true), null, 2));
-  else if (values["dry-run"] === true) io.stdout(formatPlan(result.plan));
+  let pushed: PushResult | undefined;
+  if (values.push === true && values["dry-run"] !== true && result.output !== undefined) {
+    const layout = await readOciLayout(result.output);
+    const root = layout.index.manifests.find((d) => d.digest === result.digest) ??
+      { digest: result.digest, mediaType: result.mediaType, size: 0 };
+    pushed = await pushLayoutWithFlags({
+      blobs: layout.blobs,
+      root,
+      tags: result.tags,
+      values,
+      io,
+    });
+  }
+  if (json) {
+    io.stdout(JSON.stringify(
+      {
+        ...resultJson(result, values["dry-run"] === true),
+        ...(pushed ? { push: pushJson(pushed) } : {}),
+      },
+      null,
+      2,
+    ));
+  } else if (values["dry-run"] === true) io.stdout(formatPlan(result.plan));
   else {
     if (!quiet) {
       for (const image of result.images) {
@@ -174,6 +200,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
       io.stderr(`wrote ${result.output} tagged ${result.tags.join(", ")}`);
     }
     io.stdout(result.digest);
+    for (const r of pushed?.repositories ?? []) io.stdout(r.reference);
   }
   return 0;
 }

@@ -90,6 +90,11 @@ export interface RegistryRequest {
   allowStatuses?: number[];
   /** `pull` lets a Docker Hub mirror stand in; `push` never does. Default `pull`. */
   purpose?: "pull" | "push";
+  /**
+   * Attempts for this request (default: the client's). Upload data requests use 1: a failed
+   * PATCH or PUT may leave partial data in the upload session, so push restarts the session.
+   */
+  attempts?: number;
 }
 
 /** A fetched manifest or index with its verified digest. */
@@ -198,6 +203,7 @@ export class RegistryClient {
         shown,
         request.operation,
         endpoint.host,
+        request.attempts,
       );
       const { response } = res;
       if (response.status === 401 && !challenged) {
@@ -368,6 +374,7 @@ export class RegistryClient {
     shown: string,
     operation: string,
     host: string | undefined,
+    attempts?: number,
   ): Promise<HttpResponse> {
     const o = this.#options;
     try {
@@ -384,7 +391,7 @@ export class RegistryClient {
           return res;
         },
         {
-          attempts: o.attempts ?? 4,
+          attempts: attempts ?? o.attempts ?? 4,
           baseDelayMs: o.baseDelayMs ?? 250,
           retryable: (outcome) => {
             if (outcome.ok) {

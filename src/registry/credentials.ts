@@ -15,6 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { PycontainerError } from "../errors.ts";
 import { DOCKER_HUB_API_HOST, DOCKER_HUB_REGISTRY } from "../oci/reference.ts";
+import { helperCredential } from "./cred_helper.ts";
 
 /** A credential for one registry. */
 export type Credential =
@@ -124,8 +125,10 @@ export function credentialFromDockerConfig(
 }
 
 /**
- * A provider reading Docker's config file (`auths` only). The file is read once, on first use;
- * a missing file means anonymous access, a malformed one is an error naming it.
+ * A provider reading Docker's config file the way Docker does: `credHelpers[registry]` first
+ * (running `docker-credential-<name> get`), then `credsStore` (likewise), then `auths`. The file
+ * is read once, on first use; a missing file means anonymous access, a malformed one is an
+ * error naming it.
  *
  * @param env Environment variables (default: the process environment).
  * @returns The provider.
@@ -156,7 +159,29 @@ export function dockerConfigCredentials(
   return {
     async get(registry) {
       config ??= load();
-      return credentialFromDockerConfig(await config, registry, path);
+      const loaded = await config;
+      const helpers = (loaded as { credHelpers?: unknown } | null)?.credHelpers;
+      const keys = _authKeys(registry);
+      const serverUrl = keys[0]!;
+      if (helpers !== null && typeof helpers === "object") {
+        const entry = Object.entries(helpers as Record<string, unknown>).find(([k]) =>
+          k === serverUrl || keys.includes(_normaliseKey(k))
+        );
+        if (entry && typeof entry[1] === "string" && entry[1] !== "") {
+          return await helperCredential(
+            entry[1],
+            entry[0],
+            env,
+            `credHelpers["${entry[0]}"] in ${path}`,
+          );
+        }
+      }
+      const store = (loaded as { credsStore?: unknown } | null)?.credsStore;
+      if (typeof store === "string" && store !== "") {
+        const c = await helperCredential(store, serverUrl, env, `credsStore in ${path}`);
+        if (c) return c;
+      }
+      return credentialFromDockerConfig(loaded, registry, path);
     },
   };
 }
@@ -184,6 +209,42 @@ export function chainCredentialProviders(...providers: CredentialProvider[]): Cr
       return undefined;
     },
   };
+}
+
+/**
+ * The keys that may hold a registry's entry in `auths`/`credHelpers`, normalised; the first is
+ * the key `docker login` writes (`https://index.docker.io/v1/` for Docker Hub).
+ *
+ * @param registry Registry name as in a reference.
+ * @returns The keys, preferred first.
+ *
+ * @example
+ * ```ts
+ * import { dockerConfigKeys } from "./credentials.ts";
+ * console.assert(dockerConfigKeys("docker.io")[0] === "https://index.docker.io/v1/");
+ * console.assert(dockerConfigKeys("ghcr.io")[0] === "ghcr.io");
+ * ```
+ */
+export function dockerConfigKeys(registry: string): string[] {
+  return _authKeys(registry);
+}
+
+/**
+ * Whether a key of `auths` (`https://ghcr.io/v1/`, `ghcr.io`) names a registry.
+ *
+ * @param key The key as written in the file.
+ * @param registry Registry name as in a reference.
+ * @returns True when Docker would use that entry for the registry.
+ *
+ * @example
+ * ```ts
+ * import { dockerConfigKeyMatches } from "./credentials.ts";
+ * console.assert(dockerConfigKeyMatches("https://ghcr.io/v1/", "ghcr.io"));
+ * ```
+ */
+export function dockerConfigKeyMatches(key: string, registry: string): boolean {
+  const keys = _authKeys(registry);
+  return key === keys[0] || keys.includes(_normaliseKey(key));
 }
 
 /** Keys that may hold a registry's entry, normalised; the first is the exact preferred key. */
