@@ -19,7 +19,7 @@ import { EVICTION_STAMP } from "./cache_scan.ts";
 import { evictCache, type EvictionResult, type EvictOptions } from "./eviction.ts";
 
 /** Re-measure at least this often, ms (default for {@linkcode AutoEvictOptions.intervalMs}). */
-export const DEFAULT_CHECK_INTERVAL_MS = 10 * 60 * 1000;
+export const DEFAULT_CHECK_INTERVAL_MS: number = 10 * 60 * 1000;
 
 /** Options for {@linkcode autoEvict}. */
 export interface AutoEvictOptions extends EvictOptions {

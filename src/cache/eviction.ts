@@ -27,10 +27,10 @@ import { withDirLock } from "../store/dir_lock.ts";
 import { type CacheFile, type CacheFileKind, scanCache } from "./cache_scan.ts";
 
 /** Files used more recently than this (ms) are never evicted: 10 minutes. */
-export const DEFAULT_GRACE_MS = 10 * 60 * 1000;
+export const DEFAULT_GRACE_MS: number = 10 * 60 * 1000;
 
 /** Temporary files untouched for this long (ms) are leftovers and removed: 1 hour. */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
+export const STALE_TEMP_MS: number = 60 * 60 * 1000;
 
 /** Kinds eviction may remove to make room (records go with their blobs). */
 const EVICTABLE: ReadonlySet<CacheFileKind> = new Set([
