@@ -37,8 +37,13 @@ interface BuildRun {
 
 /** Runs `pycontainer build` in its own process. */
 function buildProcess(args: string[]): Promise<BuildRun> {
+  return cliProcess(["build", ...args]);
+}
+
+/** Runs `pycontainer <args>` in its own process. */
+function cliProcess(args: string[]): Promise<BuildRun> {
   return new Promise((done, fail) => {
-    const child = spawn(deno, ["run", "-A", join(repo, "cli.ts"), "build", ...args], {
+    const child = spawn(deno, ["run", "-A", join(repo, "cli.ts"), ...args], {
       cwd: repo,
       env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -86,44 +91,55 @@ const args = (context: string, cache: string, output: string, tag: string) => [
   tag,
 ];
 
-test("four builds sharing a cold cache at once all succeed with valid, reproducible outputs", {
-  skip,
-  timeout: 120_000,
-}, async () => {
-  const cache = join(work, "cache1");
-  const a1 = await makeProject(join(work, "a1"), "A");
-  const a2 = join(work, "a2");
-  await cp(a1, a2, { recursive: true });
-  const b1 = await makeProject(join(work, "b1"), "B");
-  const b2 = await makeProject(join(work, "b2"), "B");
-  const jobs = [a1, a2, b1, b2].map((dir) => ({ dir, out: `${dir}-out` }));
-  const runs = await Promise.all(
-    jobs.map((j) => buildProcess(args(j.dir, cache, j.out, "conc:latest"))),
-  );
-  for (const [i, r] of runs.entries()) {
-    assert.equal(r.code, 0, `build ${i} failed: ${r.stderr}`);
-    assert.match(r.stdout, /^sha256:[0-9a-f]{64}$/);
-  }
-  const [da1, da2, db1, db2] = runs.map((r) => r.stdout);
-  assert.equal(da1, da2, "identical projects give identical digests");
-  assert.equal(db1, db2, "identical projects give identical digests");
-  assert.notEqual(da1, db1);
+test(
+  "four builds and cache prunes sharing a cold cache at once all succeed with valid, reproducible outputs",
+  {
+    skip,
+    timeout: 120_000,
+  },
+  async () => {
+    const cache = join(work, "cache1");
+    const a1 = await makeProject(join(work, "a1"), "A");
+    const a2 = join(work, "a2");
+    await cp(a1, a2, { recursive: true });
+    const b1 = await makeProject(join(work, "b1"), "B");
+    const b2 = await makeProject(join(work, "b2"), "B");
+    const jobs = [a1, a2, b1, b2].map((dir) => ({ dir, out: `${dir}-out` }));
+    // Meanwhile, `cache prune` runs three times: it must neither disturb the builds (temporary
+    // files, blobs just written) nor be disturbed by them.
+    const prunes = [0, 400, 800].map(async (ms) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return await cliProcess(["cache", "prune", "--max-size", "0", "--cache-dir", cache]);
+    });
+    const runs = await Promise.all(
+      jobs.map((j) => buildProcess(args(j.dir, cache, j.out, "conc:latest"))),
+    );
+    for (const p of await Promise.all(prunes)) assert.equal(p.code, 0, p.stderr);
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0, `build ${i} failed: ${r.stderr}`);
+      assert.match(r.stdout, /^sha256:[0-9a-f]{64}$/);
+    }
+    const [da1, da2, db1, db2] = runs.map((r) => r.stdout);
+    assert.equal(da1, da2, "identical projects give identical digests");
+    assert.equal(db1, db2, "identical projects give identical digests");
+    assert.notEqual(da1, db1);
 
-  for (const [i, j] of jobs.entries()) {
-    const layout = await checkLayout(j.out);
-    assert.equal(layout.state, "complete");
-    assert.deepEqual(layout.tags, { latest: runs[i]!.stdout });
-    assert.deepEqual(layout.temps, []);
-    const inspected = await skopeoInspect(j.out, "latest");
-    assert.equal(inspected.Digest, runs[i]!.stdout);
-    assert.equal(inspected.Layers.length, 2, "base layer + app layer");
-  }
-  const sound = await checkCacheDir(cache);
-  assert.equal(sound.verified, 2, "one app layer blob per distinct project");
-  assert.equal(sound.records, 2);
-  assert.equal(sound.recordsHit, 2);
-  assert.deepEqual(sound.temps, []);
-});
+    for (const [i, j] of jobs.entries()) {
+      const layout = await checkLayout(j.out);
+      assert.equal(layout.state, "complete");
+      assert.deepEqual(layout.tags, { latest: runs[i]!.stdout });
+      assert.deepEqual(layout.temps, []);
+      const inspected = await skopeoInspect(j.out, "latest");
+      assert.equal(inspected.Digest, runs[i]!.stdout);
+      assert.equal(inspected.Layers.length, 2, "base layer + app layer");
+    }
+    const sound = await checkCacheDir(cache);
+    assert.equal(sound.verified, 2, "one app layer blob per distinct project");
+    assert.equal(sound.records, 2);
+    assert.equal(sound.recordsHit, 2);
+    assert.deepEqual(sound.temps, []);
+  },
+);
 
 test("four builds writing one output layout at once keep every tag, from a warm cache", {
   skip,
