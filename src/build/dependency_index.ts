@@ -171,7 +171,7 @@ export class DependencyIndex implements ResolverIndex {
           indexUrl: this.#o.index.indexes.indexes[0]?.url,
         });
         checkBuiltWheel(basename(path), what, this.#o.tags, this.#o.targetName);
-        await rename(out, dir).catch(async (e) => {
+        await rename(out, dir).catch((e) => {
           if (
             (e as { code?: string }).code !== "ENOTEMPTY" &&
             (e as { code?: string }).code !== "EEXIST"

@@ -5,9 +5,10 @@
  * (pip builds a local sdist from source by definition, so `--no-binary` would only force the
  * *build backend* — setuptools and friends — to be compiled too; it is left out).
  *
- * A wheel built on the host is only correct for the target when it is pure Python: its tags must
- * be among the target's compatible tags (`py3-none-any` is; a host-built `cp311-cp311-linux_x86_64`
- * never is, even on a matching host, because manylinux tags are not claimed by local builds).
+ * A wheel built on the host is only correct for the target when it is pure Python: ABI `none`,
+ * platform `any`, and a Python tag the target accepts (`py3-none-any`). A host-built
+ * `cp311-cp311-linux_x86_64` is refused even when host and target look alike: it was compiled
+ * against the host's libraries, which the base image need not have.
  * Anything else fails with the package, the reason and what to do: pin a version that has wheels,
  * build the wheel on the target, or point `--find-links` at a directory of wheels.
  *
@@ -132,7 +133,7 @@ export async function buildWheelFromSdist(
 }
 
 /**
- * Accepts a wheel built on the host only when its tags fit the target.
+ * Accepts a wheel built on the host only when it is pure Python and its tags fit the target.
  *
  * @param filename The built wheel's file name.
  * @param what `name version`, for messages.
@@ -153,7 +154,9 @@ export function checkBuiltWheel(
   target: string,
 ): void {
   const wheel = parseWheelFilename(filename);
-  if (wheelTagPriority(tags, wheel.tags) !== undefined) return;
+  const pure = wheel.abiTags.every((t) => t === "none") &&
+    wheel.platformTags.every((t) => t === "any");
+  if (pure && wheelTagPriority(tags, wheel.tags) !== undefined) return;
   throw sdistError(
     what,
     `the wheel built from its sdist on this host is ${filename} (compiled code for the host), ` +
