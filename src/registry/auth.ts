@@ -149,6 +149,20 @@ export class HostAuth {
     return true;
   }
 
+  /**
+   * Explains a 401 that came back although credentials were sent with Basic auth: the
+   * credentials themselves were refused (with Bearer auth a refusal shows at the token realm).
+   *
+   * @returns A hint naming where the credentials came from (never the secret), or undefined.
+   */
+  async refusedHint(): Promise<string | undefined> {
+    if (this.#challenge?.scheme !== "basic") return undefined;
+    const c = await this.#getCredential();
+    return c?.kind === "basic"
+      ? `the credentials for ${this.#registry} from ${c.source} were refused; check them or log in again`
+      : undefined;
+  }
+
   #getCredential(): Promise<Credential | undefined> {
     this.#credential ??= this.#credentials.get(this.#registry);
     return this.#credential;

@@ -212,7 +212,16 @@ export class RegistryClient {
         throw await errorFromResponse(response, shown, request.operation);
       }
       if (response.ok || request.allowStatuses?.includes(response.status)) return res;
-      throw await errorFromResponse(response, shown, request.operation);
+      const error = await errorFromResponse(response, shown, request.operation);
+      const refused = response.status === 401 ? await auth.refusedHint() : undefined;
+      if (refused === undefined) throw error;
+      throw new RegistryError(error.message, {
+        registry: error.registry,
+        operation: error.operation,
+        status: 401,
+        codes: error.codes,
+        hint: refused,
+      });
     }
   }
 

@@ -114,42 +114,10 @@ export async function pushImage(
     const target = { registry: group.registry, repository: group.repository };
     const mountFrom = [...(filled.get(group.registry) ?? []), ..._baseRepos(doc, group.registry)];
     const all = _uniqueBlobs(doc);
-    await _pool(all, Math.max(1, options.jobs ?? 4), async (d) => {
-      const emit = (state: Extract<PushEvent, { type: "blob" }>["state"], extra = {}) =>
-        options.onEvent?.({
-          type: "blob",
-          ...target,
-          digest: d.digest,
-          size: d.size,
-          state,
-          ...extra,
-        });
-      const r = await uploadBlob(options.client, target, d, blobs, {
-        mountFrom,
-        ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
-        ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
-        ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
-        onUploadStart: () => emit("uploading", { sent: 0 }),
-        onProgress: ({ sent, restarted }) =>
-          restarted ? emit("retry", { reason: restarted }) : emit("uploading", { sent }),
-      });
-      if (r.outcome === "exists") {
-        counts.existed++;
-        emit("exists");
-      } else if (r.outcome === "mounted") {
-        counts.mounted++;
-        emit("mounted", r.from === undefined ? {} : { from: r.from });
-      } else {
-        counts.uploaded++;
-        counts.uploadedBytes += d.size;
-        emit("uploaded");
-      }
-    });
-    for (const child of doc.children) {
-      await _putManifest(options, target, child, child.descriptor.digest);
-    }
-    await _putManifest(options, target, doc, root.digest);
-    for (const tag of group.tags) await _putManifest(options, target, doc, tag);
+    await _explainDenied(
+      target,
+      () => _pushRepository(options, target, group.tags, doc, all, blobs, mountFrom, counts),
+    );
     filled.set(group.registry, [...(filled.get(group.registry) ?? []), group.repository]);
     const reference = `${group.registry}/${group.repository}@${root.digest}`;
     const tagRefs = group.tags.map((t) => `${group.registry}/${group.repository}:${t}`);
@@ -157,6 +125,81 @@ export async function pushImage(
     repositories.push({ reference, tags: tagRefs });
   }
   return { digest: root.digest, mediaType: root.mediaType, repositories, blobs: counts };
+}
+
+/** Blobs, then manifests by digest, then tags, for one repository. */
+async function _pushRepository(
+  options: PushOptions,
+  target: { registry: string; repository: string },
+  tags: readonly string[],
+  doc: _Document,
+  all: Descriptor[],
+  blobs: BlobSource,
+  mountFrom: string[],
+  counts: PushResult["blobs"],
+): Promise<void> {
+  await _pool(all, Math.max(1, options.jobs ?? 4), async (d) => {
+    const emit = (state: Extract<PushEvent, { type: "blob" }>["state"], extra = {}) =>
+      options.onEvent?.({
+        type: "blob",
+        ...target,
+        digest: d.digest,
+        size: d.size,
+        state,
+        ...extra,
+      });
+    const r = await uploadBlob(options.client, target, d, blobs, {
+      mountFrom,
+      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+      onUploadStart: () => emit("uploading", { sent: 0 }),
+      onProgress: ({ sent, restarted }) =>
+        restarted ? emit("retry", { reason: restarted }) : emit("uploading", { sent }),
+    });
+    if (r.outcome === "exists") {
+      counts.existed++;
+      emit("exists");
+    } else if (r.outcome === "mounted") {
+      counts.mounted++;
+      emit("mounted", r.from === undefined ? {} : { from: r.from });
+    } else {
+      counts.uploaded++;
+      counts.uploadedBytes += d.size;
+      emit("uploaded");
+    }
+  });
+  for (const child of doc.children) {
+    await _putManifest(options, target, child, child.descriptor.digest);
+  }
+  await _putManifest(options, target, doc, doc.descriptor.digest);
+  for (const tag of tags) await _putManifest(options, target, doc, tag);
+}
+
+/** Turns "unauthorized"/"denied" during a push into a message about push permission. */
+async function _explainDenied(
+  target: { registry: string; repository: string },
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (e) {
+    if (
+      e instanceof RegistryError && (e.status === 401 || e.status === 403) &&
+      !/requires a login|auth token/.test(e.message) && !/were refused/.test(e.hint ?? "")
+    ) {
+      throw new RegistryError(e.message, {
+        registry: e.registry,
+        operation: e.operation,
+        status: e.status,
+        codes: e.codes,
+        hint:
+          `you may not push to ${target.registry}/${target.repository}: log in as a user who may (pycontainer login ${target.registry}), check the repository name, and that the token has push/write access`,
+        cause: e,
+      });
+    }
+    throw e;
+  }
 }
 
 /**
