@@ -51,7 +51,7 @@ function sh(cmd: string, env: Record<string, string> = {}): string {
   return r.stdout;
 }
 
-async function findUv(work: string): Promise<string> {
+function findUv(work: string): string {
   const onPath = spawnSync("bash", ["-c", "command -v uv"], { encoding: "utf8" }).stdout.trim();
   if (onPath) return onPath;
   const venv = join(work, "uv-venv");
@@ -128,7 +128,7 @@ try {
     return performance.now() - t0;
   };
 
-  const uv = await findUv(work);
+  const uv = findUv(work);
   const uvVersion = sh(`${uv} --version`).trim();
   const target_ = join(work, "uv-target");
   const uvCmd = `rm -rf ${target_} && ${uv} pip install --quiet --target ${target_} ` +
