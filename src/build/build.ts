@@ -11,6 +11,8 @@
  */
 import { join, resolve } from "node:path";
 import { FileDigests } from "../cache/file_digests.ts";
+import { autoEvict } from "../cache/auto_evict.ts";
+import { cacheLimit } from "../cache/size_limit.ts";
 import { cachedLayer } from "./cached_layer.ts";
 import { dependencyLayersFor } from "./dependency_layers.ts";
 import { sha256Hex } from "../runtime/sha256.ts";
@@ -136,6 +138,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
     return { digest: "", mediaType: "", tags: plan.tags, base: [], images: [], plan };
   }
 
+  cacheLimit(undefined, env); // a bad PYCONTAINER_CACHE_MAX_SIZE fails before any work
   const store = request.cacheDir ? new BlobStore(request.cacheDir) : BlobStore.default(env);
   const files = await FileDigests.load(
     join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
@@ -191,6 +194,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
     // Base sources before the store: they re-download a damaged cached base layer.
     blobs: chainBlobSources(memoryBlobSource(memory), ...baseSources, store),
   });
+  await autoEvict(store.root, { maxBytes: cacheLimit(undefined, env).maxBytes });
   return {
     digest: top.digest,
     mediaType: top.mediaType,

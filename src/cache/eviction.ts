@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { readFile, rm, rmdir, stat, utimes } from "node:fs/promises";
+import { readFile, rm, rmdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { PycontainerError } from "../errors.ts";
 import { withDirLock } from "../store/dir_lock.ts";
@@ -88,28 +88,7 @@ export interface EvictionResult {
   locked: boolean;
 }
 
-/**
- * Records that a cached file was just used, so eviction keeps it longer. Errors (file gone,
- * read-only cache) are ignored: use times only steer eviction.
- *
- * Call it whenever a cached file is reused without being rewritten: a blob found in the blob
- * store (layer cache hit, base layer already downloaded), a wheel found in the wheel cache, a
- * target-env or file-digests JSON file that was read.
- *
- * @param path The cached file.
- * @param now The use time, ms since the epoch (default: now).
- * @returns Resolves when recorded (or ignored).
- *
- * @example
- * ```ts
- * import { markUsed } from "./eviction.ts";
- * await markUsed("/nonexistent/blob"); // no error
- * ```
- */
-export async function markUsed(path: string, now: number = Date.now()): Promise<void> {
-  const t = new Date(now);
-  await utimes(path, t, t).catch(() => {});
-}
+export { markUsed } from "../store/use_time.ts";
 
 /**
  * Evicts least-recently-used files until the cache is under `targetRatio × maxBytes`, when it is

@@ -17,6 +17,7 @@ import { dirname } from "node:path";
 import type { EntryContent } from "../layer/entry.ts";
 import { createSha256 } from "../runtime/sha256.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { markUsed } from "../store/use_time.ts";
 
 /** Fingerprints changed this recently (ms) are not trusted or recorded. */
 export const RACY_WINDOW_MS = 2000;
@@ -57,6 +58,7 @@ export class FileDigests {
     const known = new Map<string, string>();
     try {
       const parsed = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+      await markUsed(path);
       for (const [k, v] of Object.entries(parsed)) {
         if (typeof v === "string" && /^[0-9a-f]{64}$/.test(v)) known.set(k, v);
       }

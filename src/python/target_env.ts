@@ -16,6 +16,7 @@
  * @module
  */
 import { mkdir, readFile } from "node:fs/promises";
+import { markUsed } from "../store/use_time.ts";
 import { dirname, join, posix } from "node:path";
 import { PycontainerError } from "../errors.ts";
 import { digestHex, digestOf } from "../oci/digest.ts";
@@ -255,6 +256,7 @@ async function _readCache(
       typeof f?.pythonPath === "string" && typeof f.pythonFullVersion === "string" &&
       (f.libc?.family === "glibc" || f.libc?.family === "musl") &&
       typeof f.libc.version === "string" && typeof f.sources?.libc === "string";
+    if (ok) await markUsed(file);
     return ok ? f as TargetFacts : undefined;
   } catch {
     return undefined; // missing or damaged: detect again

@@ -23,6 +23,7 @@ import { type FetchFn, sendRequest } from "../registry/transport.ts";
 import { createSha256 } from "../runtime/sha256.ts";
 import { openFileStream, writeStreamToFile } from "../store/_file_stream.ts";
 import { tempPathFor } from "../store/atomic.ts";
+import { markUsed } from "../store/use_time.ts";
 import { defaultCacheDir } from "../store/cache_dir.ts";
 
 /** One file to have in the cache. */
@@ -200,6 +201,7 @@ async function _ensure(
   if (existing?.isFile() && (w.size === undefined || existing.size === w.size)) {
     if (!options.rehashCached || await _fileSha256(path) === w.sha256) {
       options.onEvent?.({ kind: "cached", filename: w.filename, size: existing.size });
+      await markUsed(path);
       return { ...w, path, cached: true };
     }
     options.onEvent?.({ kind: "evicted", filename: w.filename, reason: "content changed" });

@@ -19,6 +19,7 @@ import { defaultCacheDir } from "./cache_dir.ts";
 import { tempPathFor } from "./atomic.ts";
 import { openFileStream, writeStreamToFile } from "./_file_stream.ts";
 import { verifyStream } from "./verify_stream.ts";
+import { markUsed } from "./use_time.ts";
 
 /**
  * A directory of blobs named by digest.
@@ -92,8 +93,11 @@ export class BlobStore implements BlobSource {
    * ```
    */
   async has(descriptor: Descriptor): Promise<boolean> {
-    const s = await stat(this.path(descriptor.digest)).catch(() => undefined);
-    return s !== undefined && s.isFile() && s.size === descriptor.size;
+    const path = this.path(descriptor.digest);
+    const s = await stat(path).catch(() => undefined);
+    const found = s !== undefined && s.isFile() && s.size === descriptor.size;
+    if (found) await markUsed(path);
+    return found;
   }
 
   /**

@@ -109,6 +109,11 @@ async function _write(
 ): Promise<WriteOciLayoutResult> {
   const blobDir = join(root, "blobs", "sha256");
   const existing = await _readExisting(root).catch(fsFail);
+  // The marker goes first: a writer killed while copying blobs leaves a recognisable layout
+  // (marker + blobs, no index.json), which the next build completes instead of refusing.
+  if (existing.marker !== LAYOUT_MARKER) {
+    await writeFileAtomic(join(root, "oci-layout"), LAYOUT_MARKER).catch(fsFail);
+  }
   await mkdir(blobDir, { recursive: true }).catch(fsFail);
 
   // Children before parents, so a manifest on disk always has its blobs.
@@ -130,9 +135,6 @@ async function _write(
     (await _writeBlob(blobDir, d, options.blobs).catch(fsFail) ? written : reused).push(d.digest);
   }
 
-  if (existing.marker !== LAYOUT_MARKER) {
-    await writeFileAtomic(join(root, "oci-layout"), LAYOUT_MARKER).catch(fsFail);
-  }
   const index = _mergeIndex(existing.index, options.manifests);
   await writeFileAtomic(join(root, "index.json"), JSON.stringify(index)).catch(fsFail);
   const removed = await _collectGarbage(root, index).catch(fsFail);
@@ -149,7 +151,10 @@ async function _prepare(root: string): Promise<void> {
     await mkdir(root, { recursive: true });
     return;
   }
-  const others = entries.filter((n) => n !== LOCK_FILE_NAME && !n.endsWith(".tmp"));
+  // Also accept a layout another writer is creating right now (only `blobs/` so far).
+  const others = entries.filter((n) =>
+    n !== LOCK_FILE_NAME && !n.endsWith(".tmp") && n !== "blobs"
+  );
   if (others.length === 0 || others.includes("oci-layout")) return;
   throw new PycontainerError(
     `output directory ${root} exists and is not an OCI image layout`,
