@@ -17,6 +17,10 @@ import { groupByRepository, pushImage, type PushResult } from "../registry/push.
 import { caFetch, readCaFile } from "../registry/tls_fetch.ts";
 import { readOciLayout, REF_NAME_ANNOTATION } from "../store/layout_reader.ts";
 import type { Descriptor } from "../oci/types.ts";
+import { parseManifest } from "../oci/manifest.ts";
+import { parseReference } from "../oci/reference.ts";
+import { type BlobSource, chainBlobSources, readBlob } from "../store/blob_source.ts";
+import { BASE_NAME_ANNOTATION } from "../registry/push.ts";
 import { type FlagTable, listFlag, type ParsedFlags, parseFlags, stringFlag } from "./args.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { readPasswordStdin } from "./login_command.ts";
@@ -156,7 +160,11 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
       else progress.event({ type: "credential", registry, source });
     },
   });
-  const result = await pushImage(request.blobs, request.root, request.tags, {
+  const blobs = chainBlobSources(
+    request.blobs,
+    await baseRegistrySource(request.blobs, request.root, client),
+  );
+  const result = await pushImage(blobs, request.root, request.tags, {
     client,
     jobs,
     chunkSize,
@@ -164,6 +172,55 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
   });
   progress.finish();
   return result;
+}
+
+/**
+ * A blob source for blobs a layout lacks: the base image's registry, named by the manifest's
+ * `org.opencontainers.image.base.name` annotation. Blobs are streamed from there straight into
+ * the upload, never held whole. Layouts written by `pycontainer build` hold every blob, so this
+ * only matters for layouts made by other tools (or pruned by hand).
+ *
+ * @param local The layout's blobs.
+ * @param root The manifest (or index) being pushed.
+ * @param client The registry client.
+ * @returns A source that fetches from the base image's repository (empty when there is none).
+ *
+ * @example
+ * ```ts ignore
+ * import { baseRegistrySource } from "./push_command.ts";
+ * const fallback = await baseRegistrySource(layout.blobs, root, client);
+ * ```
+ */
+export async function baseRegistrySource(
+  local: BlobSource,
+  root: Descriptor,
+  client: RegistryClient,
+): Promise<BlobSource> {
+  const none: BlobSource = {
+    has: () => Promise.resolve(false),
+    open: () => Promise.reject(new Error("no base")),
+  };
+  if (!(await local.has(root))) return none;
+  const doc = parseManifest(
+    await readBlob(local, root, `manifest ${root.digest}`),
+    root.digest,
+    root.mediaType,
+  );
+  const name = doc.kind === "manifest"
+    ? doc.manifest.annotations?.[BASE_NAME_ANNOTATION]
+    : doc.index.annotations?.[BASE_NAME_ANNOTATION];
+  if (name === undefined) return none;
+  let repo: { registry: string; repository: string };
+  try {
+    const ref = parseReference(name);
+    repo = { registry: ref.registry, repository: ref.repository };
+  } catch {
+    return none;
+  }
+  return {
+    has: () => Promise.resolve(true),
+    open: (d) => client.fetchBlob(repo, d),
+  };
 }
 
 /** Options for {@linkcode makeRegistryClient}. */

@@ -105,7 +105,7 @@ export class PushProgress {
   readonly #now: () => number;
   readonly #start: number;
   #drawn = 0;
-  #lastDraw = 0;
+  #lastDraw = -Infinity;
   readonly #counts = { exists: 0, mounted: 0, uploaded: 0, bytes: 0 };
 
   /**
