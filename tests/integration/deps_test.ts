@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "smol-toml";
+import { compareVersions } from "../../src/python/pep440_version.ts";
 import { runImage, runtimeSkipReason } from "./_runtime.ts";
 import { baseLayoutPath } from "./_registry.ts";
 import { cli, copyFixture, getWhenUp, imageConfig, installedDists, layerFiles } from "./_deps.ts";
@@ -147,20 +148,37 @@ test("a hashed requirements.txt pinning the older line installs exactly those ve
   skip,
 }, async () => {
   const dir = await copyFixture("fastapi_app", work, "fastapi-old");
-  const pins: Record<string, string> = {
-    fastapi: "0.110.0",
-    starlette: "0.36.3",
-    uvicorn: "0.29.0",
-    pydantic: "2.14.3",
-    "pydantic-core": "2.50.4",
-    "annotated-types": "0.8.0",
-    "typing-extensions": "4.16.0",
-    "typing-inspection": "0.4.5",
-    anyio: "4.16.0",
-    idna: "3.20",
-    click: "8.5.1",
-    h11: "0.16.0",
-  };
+  // fetch.sh pins this line (fastapi 0.110.0 + uvicorn 0.29.0); every other package of the set
+  // is the oldest version the fixture holds (starlette 0.36.x is the one fastapi 0.110 needs).
+  const fixtureVersions = (name: string) =>
+    [...index.sha256.keys()]
+      .map((f) => f.split("-"))
+      .filter(([n]) => n!.toLowerCase().replace(/[-_.]+/g, "-") === name)
+      .map(([, v]) => v!)
+      .sort(compareVersions);
+  const oldLine: Record<string, string> = { fastapi: "0.110.0", uvicorn: "0.29.0" };
+  const pins: Record<string, string> = {};
+  for (
+    const name of [
+      "fastapi",
+      "starlette",
+      "uvicorn",
+      "pydantic",
+      "pydantic-core",
+      "annotated-types",
+      "typing-extensions",
+      "typing-inspection",
+      "anyio",
+      "idna",
+      "click",
+      "h11",
+    ]
+  ) {
+    const versions = fixtureVersions(name);
+    assert.ok(versions.length > 0, `${name} in the fixture`);
+    pins[name] = oldLine[name] ?? versions[0]!;
+  }
+  assert.notEqual(pins.starlette, fixtureVersions("starlette").at(-1), "an older starlette");
   const lines: string[] = [];
   for (const [name, version] of Object.entries(pins)) {
     const files = [...index.sha256].filter(([f]) => {
