@@ -6,7 +6,9 @@
  *    poetry.lock, requirements.txt), narrowed to the target (markers, extras, groups, wheel
  *    tags); without one, `[project.dependencies]` plus the requested extras and groups resolved
  *    against the indexes and `--find-links` directories. The resolution is printed (and, with
- *    `--write-lock`, written as a pylock.toml). Lock entries without URLs (poetry.lock, hashed
+ *    `--write-lock FILE`, written as a pylock.toml; a lock discovered at FILE itself is not read
+ *    but replaced, so the flag always means "resolve afresh"; a multi-platform build writes all
+ *    its platforms into the one file). Lock entries without URLs (poetry.lock, hashed
  *    requirements.txt) are found on the index by file name and hash; sdist-only packages are
  *    built with uv or pip when the result is pure Python (see `dependency_index.ts`).
  * 2. **Fetch**: into the content-addressed wheel cache, every file's sha256 verified.
@@ -36,7 +38,7 @@ import { DependencyIndex } from "./dependency_index.ts";
 import { lockedWheel } from "./locked_wheel.ts";
 import type { BuildEventSink } from "./events.ts";
 import { projectRequirements } from "./project_requirements.ts";
-import { writeLockFile } from "./write_lock.ts";
+import { type LockedTarget, writeLockFile } from "./write_lock.ts";
 export { projectInstallEntries } from "./project_install.ts";
 
 /** Wheels installing more than this many bytes get their own layer. */
@@ -70,6 +72,8 @@ export interface DependencyOptions {
   lockFile?: string | undefined;
   /** Where to write the resolution as a pylock.toml. */
   writeLock?: string | undefined;
+  /** The build's earlier platforms' resolutions, written into the same `writeLock` file. */
+  lockedTargets?: readonly LockedTarget[] | undefined;
 }
 
 /** Inputs shared by the dependency steps. */
@@ -151,10 +155,21 @@ function _targetName(ctx: DependencyContext): string {
 export async function chooseDependencies(ctx: DependencyContext): Promise<DependencySet> {
   const o = ctx.options ?? {};
   const source = dependencySource(ctx);
-  const found = await findLockFile(
+  let found = await findLockFile(
     ctx.context,
     o.lockFile === undefined ? {} : { prefer: _inProject(ctx, o.lockFile) },
   );
+  if (
+    found && o.lockFile === undefined && o.writeLock !== undefined &&
+    resolve(found.path) === _inProject(ctx, o.writeLock)
+  ) {
+    // `--write-lock pylock.toml` asks for a fresh resolution to replace that file (and, in a
+    // multi-platform build, the earlier platforms have just written it).
+    if (!o.lockedTargets?.length) {
+      ctx.emit({ type: "info", message: `resolving again to replace ${found.path}` });
+    }
+    found = undefined;
+  }
   const projectName = normalizeName(ctx.pyproject.name);
   if (found) {
     if (o.writeLock !== undefined) {
@@ -195,13 +210,21 @@ export async function chooseDependencies(ctx: DependencyContext): Promise<Depend
   const { wheels, resolution } = await resolved(requirements, ctx, ctx.pyproject.path);
   if (resolution !== undefined && o.writeLock !== undefined) {
     const path = _inProject(ctx, o.writeLock);
-    const n = await writeLockFile(path, resolution, {
+    const targets = [
+      ...(o.lockedTargets ?? []),
+      { resolution, markerEnv: ctx.target.markerEnv },
+    ];
+    const n = await writeLockFile(path, targets, {
       requiresPython: ctx.pyproject.requiresPython,
-      markerEnv: ctx.target.markerEnv,
       extras: o.extras ?? [],
       groups: o.groups ?? [],
     });
-    ctx.emit({ type: "info", message: `wrote the resolution (${n} packages) to ${path}` });
+    ctx.emit({
+      type: "info",
+      message: `wrote the resolution (${n} packages${
+        targets.length > 1 ? `, ${targets.length} platforms` : ""
+      }) to ${path}`,
+    });
   } else if (resolution !== undefined && resolution.packages.length > 0) {
     ctx.emit({
       type: "info",

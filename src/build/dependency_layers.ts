@@ -24,6 +24,7 @@ import {
 } from "./dependencies.ts";
 import type { BuildEventSink } from "./events.ts";
 import type { BuildPlan } from "./plan.ts";
+import type { LockedTarget } from "./write_lock.ts";
 
 /**
  * The dependency options of a build's configuration (flags, pycontainer.toml, `[tool.pycontainer]`).
@@ -50,6 +51,9 @@ export function dependencyOptions(config: BuildConfig): DependencyOptions {
     writeLock: b.writeLock,
   };
 }
+
+/** Resolutions of the platforms built so far, per build, for a multi-platform `--write-lock`. */
+const _resolved = new WeakMap<BuildPlan, LockedTarget[]>();
 
 /** Everything {@linkcode dependencyLayersFor} needs. */
 export interface DependencyLayersInput {
@@ -97,9 +101,15 @@ export async function dependencyLayersFor(
     cacheDir: store.root,
     env: input.env,
     emit,
-    options: dependencyOptions(input.config),
+    options: { ...dependencyOptions(input.config), lockedTargets: _resolved.get(plan) ?? [] },
   };
   const chosen = await chooseDependencies(ctx);
+  if (chosen.resolution !== undefined) {
+    _resolved.set(plan, [
+      ...(_resolved.get(plan) ?? []),
+      { resolution: chosen.resolution, markerEnv: target.markerEnv },
+    ]);
+  }
   const groups = await installDependencies(chosen, ctx, deps.venvDir);
   const layers: NewLayer[] = [];
   for (const group of groups) {

@@ -8,6 +8,8 @@ import { readPylock } from "../../src/python/locks/pylock.ts";
 import { markerEnvironmentFor } from "../../src/python/marker_environment.ts";
 import type { Resolution } from "../../src/python/resolver_types.ts";
 import { PycontainerError } from "../../src/errors.ts";
+import { selectForTarget } from "../../src/python/locks/select.ts";
+import { compatibleTags } from "../../src/python/tags.ts";
 
 const wheel = (filename: string, url: string, sha256: string) => ({
   filename,
@@ -63,7 +65,7 @@ test("writeLockFile() writes a pylock.toml the lock reader reads back", async ()
   try {
     const path = join(dir, "sub", "pylock.toml");
     const markerEnv = markerEnvironmentFor({ pythonFullVersion: "3.11.2", arch: "arm64" });
-    const n = await writeLockFile(path, resolution, { markerEnv, requiresPython: ">=3.11" });
+    const n = await writeLockFile(path, [{ resolution, markerEnv }], { requiresPython: ">=3.11" });
     assert.equal(n, 2);
     const set = await readPylock(path);
     assert.deepEqual(set.packages.map((p) => `${p.name}==${p.version}`), [
@@ -84,7 +86,7 @@ test("writeLockFile() writes a pylock.toml the lock reader reads back", async ()
 test("writeLockFile() names the file it cannot write", async () => {
   const markerEnv = markerEnvironmentFor({ pythonFullVersion: "3.11.2", arch: "amd64" });
   await assert.rejects(
-    writeLockFile("/proc/version/pylock.toml", resolution, { markerEnv }),
+    writeLockFile("/proc/version/pylock.toml", [{ resolution, markerEnv }]),
     (err) => {
       assert.ok(err instanceof PycontainerError);
       assert.match(err.message, /cannot write the lock file \/proc\/version\/pylock\.toml/);
@@ -96,4 +98,63 @@ test("writeLockFile() names the file it cannot write", async () => {
 test("localUrlsAsPaths() leaves remote URLs alone", () => {
   const t = 'url = "https://files/x.whl", size = 1';
   assert.equal(localUrlsAsPaths(t), t);
+});
+
+test("writeLockFile() merges several platforms into one lock each target selects from", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "pycontainer-write-lock-"));
+  try {
+    const pkg = (name: string, version: string, filename: string, sha: string) => ({
+      ...resolution.packages[0]!,
+      name,
+      displayName: name,
+      version,
+      wheel: wheel(filename, `https://f/${filename}`, sha.repeat(64)),
+      path: [name],
+    });
+    const amd = markerEnvironmentFor({ pythonFullVersion: "3.11.2", arch: "amd64" });
+    const arm = markerEnvironmentFor({ pythonFullVersion: "3.11.2", arch: "arm64" });
+    const six = pkg("six", "1.17.0", "six-1.17.0-py2.py3-none-any.whl", "a");
+    const res = (packages: typeof resolution.packages) => ({ ...resolution, packages });
+    const targets = [
+      {
+        markerEnv: amd,
+        resolution: res([
+          six,
+          pkg("uvloop", "0.23.0", "uvloop-0.23.0-cp311-cp311-manylinux_2_17_x86_64.whl", "c"),
+        ]),
+      },
+      {
+        markerEnv: arm,
+        resolution: res([
+          six,
+          pkg("uvloop", "0.23.0", "uvloop-0.23.0-cp311-cp311-manylinux_2_17_aarch64.whl", "d"),
+          pkg("armonly", "1.0", "armonly-1.0-py3-none-any.whl", "e"),
+        ]),
+      },
+    ];
+    const path = join(dir, "pylock.toml");
+    assert.equal(await writeLockFile(path, targets), 3);
+    const set = await readPylock(path);
+    assert.equal(set.environments?.length, 2);
+    const pick = (env: typeof amd, arch: string) =>
+      selectForTarget(set, {
+        markerEnv: env,
+        tags: compatibleTags({
+          pythonVersion: "3.11",
+          arch,
+          libc: { family: "glibc", version: "2.36" },
+        }),
+      }).map((s) => s.wheel?.filename).sort();
+    assert.deepEqual(pick(amd, "amd64"), [
+      "six-1.17.0-py2.py3-none-any.whl",
+      "uvloop-0.23.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+    ]);
+    assert.deepEqual(pick(arm, "arm64"), [
+      "armonly-1.0-py3-none-any.whl",
+      "six-1.17.0-py2.py3-none-any.whl",
+      "uvloop-0.23.0-cp311-cp311-manylinux_2_17_aarch64.whl",
+    ]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -137,3 +137,45 @@ test(
     assert.ok(objects.some((f) => f.name.includes("/pydantic_core/")));
   },
 );
+
+test("a two-platform build writes one lock for both and rebuilds from it identically", {
+  skip,
+}, async () => {
+  const dir = await copyFixture("fastapi_app", work, "fastapi-multi");
+  const args = [
+    "build",
+    "-C",
+    dir,
+    "--include-deps",
+    "--platform",
+    "linux/amd64,linux/arm64",
+    "--base-image",
+    multiArch,
+    "--index-url",
+    index.url,
+    "--json",
+  ];
+  const env = { PYCONTAINER_CACHE_DIR: join(work, "cache") };
+  const first = await cli([...args, "--write-lock", "pylock.toml"], env);
+  assert.equal(first.code, 0, first.stderr);
+  const lock = await readFile(join(dir, "pylock.toml"), "utf8");
+  assert.match(lock, /environments = \[.*'x86_64'.*, .*'aarch64'.*\]/);
+  assert.match(lock, /uvloop-[^"]*x86_64[^"]*\.whl/);
+  assert.match(lock, /uvloop-[^"]*aarch64[^"]*\.whl/);
+  const second = await cli(args, env);
+  assert.equal(second.code, 0, second.stderr);
+  const deps = (out: string) =>
+    JSON.parse(out).images.map((i: { platform: string; layers: { source: string }[] }) => ({
+      platform: i.platform,
+      layers: i.layers.filter((l) => l.source !== "base" && l.source !== "app files"),
+    }));
+  assert.deepEqual(deps(second.stdout), deps(first.stdout));
+  const machines = new Map([["linux/amd64", 62], ["linux/arm64/v8", 183]]);
+  for (const image of JSON.parse(second.stdout).images) {
+    const dep = image.layers.find((l: { source: string }) => l.source === "dependencies");
+    const files = await layerFiles(join(dir, "dist", "image"), dep.digest);
+    const objects = files.filter((f) => f.type === "0" && /\.so(\.|$)/.test(f.name));
+    assert.ok(objects.length >= 5, `${image.platform}: ${objects.length} shared objects`);
+    for (const f of objects) assert.equal(elfMachine(f.data), machines.get(image.platform), f.name);
+  }
+});
