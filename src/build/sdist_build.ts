@@ -107,11 +107,12 @@ export async function buildWheelFromSdist(
   const args = builder.tool === "uv"
     ? ["build", "--wheel", "--out-dir", outDir, sdistPath]
     : ["wheel", "--no-deps", "--disable-pip-version-check", "-w", outDir, sdistPath];
-  if (options.indexUrl !== undefined) {
-    args.splice(builder.tool === "uv" ? 2 : 1, 0, "--index-url", options.indexUrl);
-  }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
+  // Through the environment, not argv: the URL may hold credentials (argv is world-readable).
+  if (options.indexUrl !== undefined) {
+    env[builder.tool === "uv" ? "UV_DEFAULT_INDEX" : "PIP_INDEX_URL"] = options.indexUrl;
+  }
   const scratch = await mkdtemp(join(tmpdir(), "pycontainer-sdist-"));
   env.TMPDIR = scratch;
   try {
@@ -119,7 +120,7 @@ export async function buildWheelFromSdist(
       timeoutMs: options.timeoutMs ?? 600_000,
     });
     if (result.code !== 0) {
-      const tail = result.output.trim().split("\n").slice(-6).join(" | ");
+      const tail = redactUserinfo(result.output.trim().split("\n").slice(-6).join(" | "));
       throw sdistError(what, `${builder.tool} could not build a wheel from it: ${tail}`);
     }
   } finally {
@@ -183,6 +184,22 @@ export function sdistError(what: string, why: string): PycontainerError {
       "pin a version that publishes wheels for the target, build the wheel on the target platform, " +
       "or pass --find-links DIR with a directory holding the wheel",
   });
+}
+
+/**
+ * Removes `user:password@` from every URL in a text (tool output shown in error messages).
+ *
+ * @param text Any text.
+ * @returns The text with URL credentials replaced by `***@`.
+ *
+ * @example
+ * ```ts
+ * import { redactUserinfo } from "./sdist_build.ts";
+ * console.assert(redactUserinfo("GET https://u:secret@host/simple/") === "GET https://***@host/simple/");
+ * ```
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1***@");
 }
 
 function _run(
