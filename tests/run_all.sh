@@ -3,7 +3,8 @@
 #   1. deno: `deno test -A --parallel` over everything (unit, integration, packaging);
 #   2. bun:  `bun test` over the unit tests (tests/ minus integration/, npm/, fixtures/);
 #   3. node: builds the npm package (npm-build.ts, which compiles the tests too) and runs the
-#            compiled tests (unit and integration) with `node --test` on Node 20.
+#            compiled unit tests with `node --test` on Node 20 (the integration tests drive the CLI
+#            from the repository's sources, which Deno already covers).
 # Each runner's output is printed as it runs; its pass/fail/skip counts are parsed from its own
 # summary, and the last line is exactly "N passed, N failed, N skipped" (the sums). Exits non-zero
 # if any test failed or any runner crashed (a crash counts as one failure). Each runner is stopped
@@ -85,12 +86,12 @@ run_bun() {
 
 run_node() {
   local log="$logdir/node.log" code=0 pass fail skip cancelled found=no files=()
-  echo "=== deno run -A npm-build.ts && node --test (compiled tests, $(node --version))"
+  echo "=== deno run -A npm-build.ts && node --test (compiled unit tests, $(node --version))"
   if ! deno run -A npm-build.ts 2>&1 | tee "$log"; then
     record node 1 0 0 0 no
     return
   fi
-  mapfile -t files < <(find npm/esm/tests -name '*_test.js' | sort)
+  mapfile -t files < <(find npm/esm/tests -name '*_test.js' -not -path '*/integration/*' | sort)
   if [ ${#files[@]} -eq 0 ]; then
     echo "run_all: no compiled tests under npm/esm/tests" >&2
     record node 1 0 0 0 no
