@@ -301,7 +301,7 @@ export function reportResolution(resolution: Resolution, ctx: Pick<DependencyCon
     ctx.emit({ type: "info", message: `  ${p.displayName}==${p.version}` });
     ctx.emit({
       type: "detail",
-      message: `${p.displayName} ${p.version}: ${p.path.join(" → ")} (${p.wheel.filename})`,
+      message: `  via ${p.path.join(" → ")}: ${p.wheel.filename}`,
     });
   }
 }
