@@ -57,7 +57,7 @@ const FLAGS: FlagTable = {
     type: "string",
     value: "BYTES",
     help:
-      "Upload blobs up to this size in one request, bigger ones in chunks of it (default 16 MiB)",
+      "Upload blobs bigger than this in PATCH chunks of this size (default: blobs over 8 MiB in one streamed PATCH)",
   },
   json: { type: "boolean", help: "Progress as JSON lines on stderr, the result as JSON on stdout" },
   verbose: { type: "boolean", short: "v", help: "Show requests, retries and credential sources" },
@@ -120,11 +120,10 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
   const { values, io } = request;
   const verbose = values.verbose === true;
   const jobs = _positiveInt(stringFlag(values, "jobs"), "--jobs", 4);
-  const chunkSize = _positiveInt(
-    stringFlag(values, "chunk-size"),
-    "--chunk-size",
-    16 * 1024 * 1024,
-  );
+  const chunkText = stringFlag(values, "chunk-size");
+  const chunkSize = chunkText === undefined
+    ? undefined
+    : _positiveInt(chunkText, "--chunk-size", 0);
   const username = stringFlag(values, "username");
   let password: string | undefined;
   if (values["password-stdin"] === true) {
@@ -167,7 +166,7 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
   const result = await pushImage(blobs, request.root, request.tags, {
     client,
     jobs,
-    chunkSize,
+    ...(chunkSize === undefined ? {} : { chunkSize }),
     onEvent: (e) => progress.event(e),
   });
   progress.finish();

@@ -95,6 +95,11 @@ export interface RegistryRequest {
    * PATCH or PUT may leave partial data in the upload session, so push restarts the session.
    */
   attempts?: number;
+  /**
+   * Timeout for this request in ms (default: the client's). A streamed upload sends its whole
+   * body before the registry answers, so it needs longer than a request that answers at once.
+   */
+  timeoutMs?: number;
 }
 
 /** A fetched manifest or index with its verified digest. */
@@ -204,6 +209,7 @@ export class RegistryClient {
         request.operation,
         endpoint.host,
         request.attempts,
+        request.timeoutMs,
       );
       const { response } = res;
       if (response.status === 401 && !challenged) {
@@ -384,12 +390,16 @@ export class RegistryClient {
     operation: string,
     host: string | undefined,
     attempts?: number,
+    timeoutMs?: number,
   ): Promise<HttpResponse> {
     const o = this.#options;
     try {
       return await retry<HttpResponse>(
         async () => {
-          const res = await sendRequest({ ...request, timeoutMs: o.timeoutMs ?? 30_000 }, o.fetch);
+          const res = await sendRequest(
+            { ...request, timeoutMs: timeoutMs ?? o.timeoutMs ?? 30_000 },
+            o.fetch,
+          );
           o.onEvent?.({
             type: "request",
             registry: shown,

@@ -36,8 +36,10 @@ export interface PushOptions {
   client: RegistryClient;
   /** Blobs uploaded at once (default 4). */
   jobs?: number;
-  /** Single-request upload limit and PATCH chunk size in bytes (default 16 MiB). */
+  /** Upload blobs over 8 MiB in PATCH chunks of this size (default: one streamed PATCH each). */
   chunkSize?: number;
+  /** Blobs up to this size go up in one `PUT` (default 8 MiB). */
+  monolithicMax?: number;
   /** Attempts per blob upload, each with a fresh upload session (default 5). */
   attempts?: number;
   /** First backoff delay between blob upload attempts, ms (default 250). */
@@ -299,15 +301,43 @@ async function _putManifest(
 ): Promise<void> {
   const bytes = doc.bytes;
   const shown = reference.startsWith("sha256:") ? `@${reference}` : `:${reference}`;
-  const { response } = await options.client.request(target.registry, {
-    method: "PUT",
-    path: `/v2/${target.repository}/manifests/${reference}`,
-    scopes: [{ repository: target.repository, actions: ["pull", "push"] }],
-    headers: { "content-type": doc.descriptor.mediaType },
-    body: () => bytes as Uint8Array<ArrayBuffer>,
-    operation: `push manifest ${target.repository}${shown}`,
-    purpose: "push",
-  });
+  const put = () =>
+    options.client.request(target.registry, {
+      method: "PUT",
+      path: `/v2/${target.repository}/manifests/${reference}`,
+      scopes: [{ repository: target.repository, actions: ["pull", "push"] }],
+      headers: { "content-type": doc.descriptor.mediaType },
+      body: () => bytes as Uint8Array<ArrayBuffer>,
+      operation: `push manifest ${target.repository}${shown}`,
+      purpose: "push",
+    });
+  // A registry may not see a just-uploaded blob yet (eventually consistent storage, or a late
+  // duplicate of a retried blob request rewriting its link): "blob unknown" gets a few retries.
+  let response: Response;
+  for (let attempt = 1;; attempt++) {
+    try {
+      response = (await put()).response;
+      break;
+    } catch (e) {
+      const transient = e instanceof RegistryError &&
+        e.codes.some((c) => c === "MANIFEST_BLOB_UNKNOWN" || c === "BLOB_UNKNOWN");
+      if (!transient || attempt >= 4) {
+        if (transient) {
+          throw new RegistryError((e as RegistryError).message, {
+            registry: target.registry,
+            operation: `push manifest ${target.repository}${shown}`,
+            status: (e as RegistryError).status ?? 400,
+            codes: (e as RegistryError).codes,
+            hint:
+              "a blob the manifest references is not in the registry; push again (blobs are checked and re-uploaded)",
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, (options.baseDelayMs ?? 250) * 2 ** attempt));
+    }
+  }
   await response.body?.cancel().catch(() => {});
   const claimed = response.headers.get("docker-content-digest");
   if (claimed?.startsWith("sha256:") && claimed !== doc.descriptor.digest) {

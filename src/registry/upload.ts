@@ -1,11 +1,14 @@
 /**
  * Getting one blob into a repository, cheapest way first: `HEAD` (the registry already has it),
  * then a cross-repository mount (`POST …/blobs/uploads/?mount=DIGEST&from=REPO`, when a
- * repository on the same registry is known to hold it), then an upload. Small blobs go up in a
- * single `PUT` after the session starts; larger ones in `PATCH` chunks (at least
- * `OCI-Chunk-Min-Length` bytes each when the registry asks for that) and a final empty `PUT`.
- * Only one chunk is held in memory at a time, so memory stays at `jobs × chunk size` however big
- * a layer is.
+ * repository on the same registry is known to hold it), then an upload. Small blobs (up to
+ * 8 MiB) go up in a single `PUT` after the session starts. Larger ones are streamed from their
+ * file in one `PATCH` (what docker and skopeo do; ~25% faster than 16 MiB chunks against
+ * distribution, and nothing is buffered) and closed with an empty `PUT`; with `chunkSize` set
+ * (`--chunk-size`, for proxies that cap request bodies) they go in `PATCH` chunks with
+ * `Content-Range` instead, at least `OCI-Chunk-Min-Length` bytes each when the registry asks
+ * for that, one chunk in memory at a time. A single streamed `PATCH` is one chunk of the whole
+ * blob, so it always satisfies the minimum.
  *
  * Registries answer with `Location`s that may be relative (`/v2/…/uploads/UUID`) or carry a
  * query string already (`?_state=…`); each is resolved against the URL that answered, and the
@@ -34,8 +37,13 @@ export type UploadOutcome = "exists" | "mounted" | "uploaded";
 export interface UploadBlobOptions {
   /** Repositories on the same registry that may hold the blob, tried in order for a mount. */
   mountFrom?: readonly string[];
-  /** Blobs up to this size go up in one `PUT`; bigger ones in chunks of this size (default 16 MiB). */
+  /**
+   * Upload blobs bigger than this (or than `monolithicMax`) in `PATCH` chunks of this size,
+   * instead of one streamed `PATCH`.
+   */
   chunkSize?: number;
+  /** Blobs up to this size go up in one `PUT` (default 8 MiB). */
+  monolithicMax?: number;
   /** Attempts for the whole upload, restarting the session each time (default 5). */
   attempts?: number;
   /** First backoff delay between upload attempts, ms (default 250). */
@@ -46,7 +54,9 @@ export interface UploadBlobOptions {
   onUploadStart?: () => void;
 }
 
-const DEFAULT_CHUNK = 16 * 1024 * 1024;
+const DEFAULT_MONOLITHIC = 8 * 1024 * 1024;
+/** Streamed uploads may take this long per MiB on top of the normal timeout (1 MiB/s floor). */
+const MS_PER_MIB = 1000;
 const RESTART_CODES = [
   "BLOB_UPLOAD_UNKNOWN",
   "BLOB_UPLOAD_INVALID",
@@ -269,7 +279,17 @@ async function _uploadOnce(
     location = _location(response, url, target, "start upload");
     minChunk = Number(response.headers.get("oci-chunk-min-length") ?? 0) || 0;
   }
-  const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK, minChunk, 1);
+  const monolithicMax = Math.min(
+    options.monolithicMax ?? DEFAULT_MONOLITHIC,
+    options.chunkSize ?? Infinity,
+  );
+  if (descriptor.size > monolithicMax && options.chunkSize === undefined) {
+    await _streamedUpload(client, target, descriptor, source, options, location);
+    return;
+  }
+  const chunkSize = descriptor.size <= monolithicMax
+    ? Math.max(descriptor.size, 1)
+    : Math.max(options.chunkSize ?? monolithicMax, minChunk, 1);
   const stream = await source.open(descriptor);
   const reader = stream.getReader();
   let pending: Uint8Array | undefined;
@@ -351,6 +371,52 @@ async function _uploadOnce(
   }
 }
 
+/** The whole blob in one streamed `PATCH`, then the closing `PUT`. */
+async function _streamedUpload(
+  client: RegistryClient,
+  target: { registry: string; repository: string },
+  descriptor: Descriptor,
+  source: BlobSource,
+  options: UploadBlobOptions,
+  location: string,
+): Promise<void> {
+  const blobName = _short(descriptor.digest);
+  let sent = 0;
+  let reported = 0;
+  const counted = (await source.open(descriptor)).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        sent += chunk.byteLength;
+        if (sent - reported >= 4 * 1024 * 1024 || sent === descriptor.size) {
+          reported = sent;
+          options.onProgress?.({ sent });
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    const res = await _dataRequest(client, target, {
+      method: "PATCH",
+      url: location,
+      body: counted,
+      headers: { "content-type": "application/octet-stream" },
+      operation: `upload blob ${blobName} to ${target.repository}`,
+      timeoutMs: 30_000 + Math.ceil(descriptor.size / (1024 * 1024)) * MS_PER_MIB,
+    });
+    if (sent !== descriptor.size) _sizeMismatch(descriptor, sent);
+    await _dataRequest(client, target, {
+      method: "PUT",
+      url: withDigest(_location(res.response, res.url, target, "upload"), descriptor.digest),
+      body: undefined,
+      headers: {},
+      operation: `finish upload of blob ${blobName} to ${target.repository}`,
+    });
+  } finally {
+    await counted.cancel().catch(() => {});
+  }
+}
+
 /** One upload data request, not retried by the client: transient failures restart the upload. */
 async function _dataRequest(
   client: RegistryClient,
@@ -358,9 +424,10 @@ async function _dataRequest(
   r: {
     method: string;
     url: string;
-    body: Uint8Array | undefined;
+    body: Uint8Array | ReadableStream<Uint8Array> | undefined;
     headers: Record<string, string>;
     operation: string;
+    timeoutMs?: number;
   },
 ): Promise<{ response: Response; url: string }> {
   const body = r.body;
@@ -370,6 +437,7 @@ async function _dataRequest(
     scopes: _pushScopes(target.repository),
     headers: r.headers,
     ...(body === undefined ? {} : { body: () => body as Uint8Array<ArrayBuffer> }),
+    ...(r.timeoutMs === undefined ? {} : { timeoutMs: r.timeoutMs }),
     operation: r.operation,
     allowStatuses: [404, 408, 416, 429, 500, 502, 503, 504],
     purpose: "push",

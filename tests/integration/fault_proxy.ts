@@ -35,6 +35,20 @@ export interface FaultProxyOptions {
   stallMs?: number;
   /** Rewrite absolute `Location` headers to relative ones (`/v2/…`), as some registries send. */
   relativeLocations?: boolean;
+  /** Add `OCI-Chunk-Min-Length: N` to the answers that start an upload session. */
+  chunkMinLength?: number;
+}
+
+/** One request that passed through the proxy. */
+export interface ProxiedRequest {
+  /** HTTP method. */
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** The request's `Content-Length`, if it had one. */
+  contentLength?: number;
+  /** The fault applied. */
+  fault: Fault;
 }
 
 /** A running proxy. */
@@ -43,6 +57,8 @@ export interface FaultProxy {
   host: string;
   /** How many requests got each fault. */
   counts: Record<Fault, number>;
+  /** Every request, in arrival order. */
+  log: ProxiedRequest[];
   /** Replaces the fault plan. */
   setPlan(plan: (n: number, method: string, path: string) => Fault): void;
   /** Stops the proxy. */
@@ -72,11 +88,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stall: 0,
   };
   const sockets = new Set<Socket>();
+  const log: ProxiedRequest[] = [];
   let n = 0;
   const [targetHost, targetPort] = options.target.split(":") as [string, string];
   const server: Server = createServer((req, res) => {
     const fault = plan(n++, req.method ?? "GET", req.url ?? "/");
     counts[fault]++;
+    const length = req.headers["content-length"];
+    log.push({
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      ...(length === undefined ? {} : { contentLength: Number(length) }),
+      fault,
+    });
     _handle(req, res, fault).catch(() => res.destroy());
   });
   server.on("connection", (s) => {
@@ -161,6 +185,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (options.relativeLocations && typeof headers.location === "string") {
         headers.location = headers.location.replace(/^https?:\/\/[^/]+/, "");
       }
+      if (
+        options.chunkMinLength !== undefined && req.method === "POST" && up.statusCode === 202
+      ) {
+        headers["oci-chunk-min-length"] = String(options.chunkMinLength);
+      }
       res.writeHead(up.statusCode ?? 502, headers);
       up.pipe(res);
     });
@@ -171,6 +200,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     host: `127.0.0.1:${port}`,
     counts,
+    log,
     setPlan(p) {
       plan = p;
     },

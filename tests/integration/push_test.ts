@@ -179,7 +179,7 @@ test("20 images pushed through a fault-injecting proxy all arrive complete", asy
         base,
         files: {
           "data/marker.txt": `${marker}\n`,
-          "data/noise.bin": randomBytes(i % 4 === 0 ? 400_000 : 20_000),
+          "data/noise.bin": randomBytes(i % 4 < 2 ? 400_000 : 20_000),
         },
         baseName: `${proxy.host}/base/python:bookworm`,
       });
@@ -193,7 +193,8 @@ test("20 images pushed through a fault-injecting proxy all arrive complete", asy
       await pushImage(layout.blobs, root, [`${proxy.host}/faults/app${i % 5}:${img.tag}`], {
         client,
         jobs: 3,
-        chunkSize: 256 * 1024,
+        // Even images: PATCH chunks; odd ones: one streamed PATCH per blob over 64 KiB.
+        ...(i % 2 === 0 ? { chunkSize: 256 * 1024 } : { monolithicMax: 64 * 1024 }),
         attempts: 8,
         baseDelayMs: 20,
         onEvent: (e) => {
@@ -256,4 +257,113 @@ test("build --push builds, pushes to every tag and prints the pushed references"
   // The base layers were mounted from the base image's repository.
   assert.match(r.stderr, /mounted from base\/python/);
   assert.equal(await skopeoDigest(`${registry.host}/built/hello:latest`), digest);
+});
+
+test("push respects OCI-Chunk-Min-Length: no PATCH is smaller, except the last", async () => {
+  const proxy = await startFaultProxy({ target: registry.host, chunkMinLength: 300_000 });
+  try {
+    const dir = join(work, "layout-min-chunk");
+    const { manifest, layer } = await makeImage(dir, "v1", {
+      base,
+      files: { "data/noise.bin": randomBytes(1_000_000) },
+    });
+    const r = await cli(["push", "--chunk-size", "65536", dir, `${proxy.host}/minchunk/app:v1`]);
+    assert.equal(r.code, 0, r.stderr);
+    const patches = proxy.log.filter((q) => q.method === "PATCH").map((q) => q.contentLength!);
+    // The ~1 MB layer and the 42 MB base layer both went up in chunks of the registry's minimum.
+    assert.ok(patches.length >= 4, `PATCH sizes: ${patches.join(",")}`);
+    assert.equal(patches.filter((n) => n === 300_000).length, patches.length - 2);
+    assert.ok(patches.every((n) => n <= 300_000));
+    assert.ok(layer.size > 300_000);
+    assert.equal(await skopeoDigest(`${registry.host}/minchunk/app:v1`), manifest.digest);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test("push of an image index sends each manifest by digest before the index", async () => {
+  const dir = join(work, "layout-index");
+  const amd = await makeImage(dir, "amd", { base, files: { "data/arch": "amd64\n" } });
+  const arm = await makeImage(dir, "arm", { base, files: { "data/arch": "arm64\n" } });
+  const { writeFile } = await import("node:fs/promises");
+  const { describeBytes, digestHex } = await import("../../src/oci/digest.ts");
+  const index = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    manifests: [
+      { ...amd.manifest, platform: { os: "linux", architecture: "amd64" } },
+      { ...arm.manifest, platform: { os: "linux", architecture: "arm64" } },
+    ],
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(index));
+  const desc = describeBytes(bytes, index.mediaType);
+  await writeFile(join(dir, "blobs", "sha256", digestHex(desc.digest)), bytes);
+  await writeFile(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...desc, annotations: { "org.opencontainers.image.ref.name": "multi" } }],
+    }),
+  );
+  const r = await cli(["push", dir, `${registry.host}/multi/app:1`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${registry.host}/multi/app@${desc.digest}`);
+  const manifestLines = r.stderr.split("\n").filter((l) => l.startsWith("manifest "));
+  assert.deepEqual(manifestLines, [
+    `manifest ${registry.host}/multi/app@${amd.manifest.digest.slice(0, 19)} pushed`,
+    `manifest ${registry.host}/multi/app@${arm.manifest.digest.slice(0, 19)} pushed`,
+    `manifest ${registry.host}/multi/app@${desc.digest.slice(0, 19)} pushed`,
+    `manifest ${registry.host}/multi/app:1 pushed`,
+  ]);
+  const raw = JSON.parse(
+    await run("skopeo", [
+      "inspect",
+      "--raw",
+      "--tls-verify=false",
+      `docker://${registry.host}/multi/app:1`,
+    ]),
+  );
+  assert.deepEqual(raw.manifests.map((m: { digest: string }) => m.digest), [
+    amd.manifest.digest,
+    arm.manifest.digest,
+  ]);
+  const out = join(work, "pulled-index");
+  await run("skopeo", [
+    "copy",
+    "--all",
+    "--src-tls-verify=false",
+    `docker://${registry.host}/multi/app:1`,
+    `oci:${out}:multi`,
+  ]);
+});
+
+test("blobs missing from the layout are streamed from the base image's registry", async () => {
+  const target = await startRegistry();
+  try {
+    const dir = join(work, "layout-pruned");
+    const baseRef = `${registry.host}/base/python:bookworm`;
+    const { manifest } = await makeImage(dir, "v1", {
+      base,
+      files: { "data/x": "pruned\n" },
+      baseName: baseRef,
+    });
+    const layout = await readOciLayout(dir);
+    const m = JSON.parse(
+      new TextDecoder().decode(await new Response(await layout.blobs.open(manifest)).arrayBuffer()),
+    );
+    const { digestHex } = await import("../../src/oci/digest.ts");
+    await rm(join(dir, "blobs", "sha256", digestHex(m.layers[0].digest)));
+    const r = await cli(["push", dir, `${target.host}/pruned/app:1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await skopeoDigest(`${target.host}/pruned/app:1`), manifest.digest);
+    const out = join(work, "pulled-pruned");
+    await run("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${target.host}/pruned/app:1`,
+      `oci:${out}:v1`,
+    ]);
+  } finally {
+    await target.stop();
+  }
 });

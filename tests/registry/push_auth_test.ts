@@ -304,7 +304,13 @@ test("without the CA the TLS registry is refused with a TLS message", async () =
 
 test("NODE_EXTRA_CA_CERTS is honoured by the runtime running the CLI", async () => {
   const img = await layout("tls-env");
-  const cliPath = join(import.meta.dirname!, "..", "..", "cli.ts");
+  // cli.ts here, cli.js in the compiled npm test run under Node.
+  const cliPath = join(
+    import.meta.dirname!,
+    "..",
+    "..",
+    import.meta.url.endsWith(".ts") ? "cli.ts" : "cli.js",
+  );
   const isDeno = "Deno" in globalThis;
   const args = isDeno
     ? ["run", "-A", cliPath, "push", "-q", img.dir, `${tlsName()}/secure/env:1`]
