@@ -3,17 +3,24 @@
  * compress gzip blocks in parallel, shared by every gzip stream of the process, so parallel
  * layers share the cores instead of each starting their own threads.
  *
- * Robust by construction: a job is sent only to a worker that has said it is ready, the input
- * block is copied (not transferred) so it can be redone, and when workers can't start at all (a
- * single-file executable without the worker module, a sandbox without threads) or die, every
- * outstanding and future job runs in the main thread with the same function, so the bytes are
- * the same either way. Idle workers are `unref`'d so they never keep the process alive.
+ * Memory: block buffers are recycled. A job's input buffer is transferred (not copied) to the
+ * worker, which transfers it back with the result; it then goes to a free list that
+ * {@linkcode takeBlockBuffer} hands out again. Measured on Deno 2.9: sending fresh 1 MiB buffers
+ * to two workers peaks at 267 MB RSS when copied, 159 MB when transferred, 81 MB when recycled
+ * (300 blocks) — V8 frees unreferenced ArrayBuffers late.
+ *
+ * Robustness: a job goes only to a worker that has said it is ready, so when workers can't start
+ * at all (a single-file executable without the worker module, a sandbox without threads), every
+ * job runs in the main thread with the same function and the same bytes result. A worker dying
+ * in the middle of a job fails that job (its input was transferred away) and the rest go to the
+ * main thread. Idle workers are `unref`'d so they never keep the process alive.
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { setImmediate } from "node:timers";
+import { PycontainerError } from "../errors.ts";
 import {
   DEFLATE_WORKER_MARK,
   deflateBlock,
@@ -24,6 +31,8 @@ import {
 
 /** At most this many workers, however many cores there are. */
 const MAX_THREADS = 8;
+/** Free buffers kept per size; more than the blocks in flight of a few parallel streams. */
+const MAX_FREE_BUFFERS = 16;
 
 interface Pending {
   id: number;
@@ -36,18 +45,21 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   busy: Pending | undefined;
+  /** Replaced (thread count changed or workers failed): finishes its job, then stops. */
+  retired: boolean;
 }
 
-type Reply = { ready: true } | { id: number; deflated: ArrayBuffer; crc: number } | {
-  id: number;
-  error: string;
-};
+type Reply =
+  | { ready: true }
+  | { id: number; deflated: ArrayBuffer; crc: number; input: ArrayBuffer }
+  | { id: number; error: string; input: ArrayBuffer };
 
 let threads = defaultThreads();
 let slots: Slot[] = [];
 let broken = false;
 let nextId = 1;
 const queue: Pending[] = [];
+const freeBuffers = new Map<number, ArrayBuffer[]>();
 
 function defaultThreads(): number {
   const cores = (() => {
@@ -57,14 +69,14 @@ function defaultThreads(): number {
       return 1;
     }
   })();
-  // One core: the main thread compresses; workers would only add copies.
+  // One core: the main thread compresses; workers would only add overhead.
   return cores <= 1 ? 0 : Math.min(cores, MAX_THREADS);
 }
 
 /**
  * How many worker threads compress blocks (0: the main thread does).
  *
- * @returns The configured thread count.
+ * @returns The configured thread count, 0 once workers have failed to start.
  *
  * @example
  * ```ts
@@ -77,9 +89,9 @@ export function deflateThreads(): number {
 }
 
 /**
- * Sets the number of worker threads (0 compresses in the main thread) and stops the current
- * workers once they have finished their jobs. Output bytes do not depend on it; tests and
- * benchmarks use it to compare.
+ * Sets the number of worker threads (0 compresses in the main thread). When the number changes
+ * (or the workers had failed) the current workers finish their jobs and stop, and new ones start
+ * on demand. Output bytes never depend on it; tests and benchmarks use it to compare.
  *
  * @param count Worker threads to use from now on; `undefined` restores the default.
  *
@@ -91,27 +103,52 @@ export function deflateThreads(): number {
  * ```
  */
 export function setDeflateThreads(count: number | undefined): void {
-  threads = count === undefined ? defaultThreads() : Math.max(0, Math.min(count, MAX_THREADS));
+  const wanted = count === undefined ? defaultThreads() : Math.max(0, Math.min(count, MAX_THREADS));
+  if (wanted === threads && !broken) return; // keep warm workers
+  threads = wanted;
   broken = false;
-  const old = slots;
-  slots = [];
-  for (const slot of old) {
-    if (slot.busy) queue.unshift(slot.busy);
-    void slot.worker.terminate();
-  }
+  retireAll();
   pump();
 }
 
 /**
- * Compresses a block on a worker (or in the main thread when there are none).
+ * A buffer for a block of `size` bytes, recycled from finished jobs when one is free.
  *
- * @param job The block; its bytes are copied to the worker, so the caller may keep them.
+ * @param size Byte length wanted.
+ * @returns A zero-offset view of a buffer of exactly `size` bytes (contents unspecified).
+ *
+ * @example
+ * ```ts
+ * import { takeBlockBuffer } from "./_deflate_pool.ts";
+ * console.assert(takeBlockBuffer(1024).byteLength === 1024);
+ * ```
+ */
+export function takeBlockBuffer(size: number): Uint8Array {
+  const buffer = freeBuffers.get(size)?.pop();
+  return new Uint8Array(buffer ?? new ArrayBuffer(size));
+}
+
+function recycle(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === 0) return;
+  const list = freeBuffers.get(buffer.byteLength) ?? [];
+  if (list.length < MAX_FREE_BUFFERS) list.push(buffer);
+  freeBuffers.set(buffer.byteLength, list);
+}
+
+/**
+ * Compresses a block on a worker (or in the main thread when there are none). The pool takes
+ * ownership of `job.data`'s whole buffer (it is transferred to the worker and later recycled by
+ * {@linkcode takeBlockBuffer}), so the caller must not use it afterwards; give it a buffer from
+ * {@linkcode takeBlockBuffer} or one of its own that it no longer needs.
+ *
+ * @param job The block (a zero-offset view), dictionary, last-block flag and level.
  * @returns The deflated block.
  *
  * @example
  * ```ts
- * import { runDeflate } from "./_deflate_pool.ts";
- * const data = new TextEncoder().encode("abcabcabc");
+ * import { runDeflate, takeBlockBuffer } from "./_deflate_pool.ts";
+ * const data = takeBlockBuffer(9);
+ * data.set(new TextEncoder().encode("abcabcabc"));
  * const out = await runDeflate({ data, dictionary: new Uint8Array(0), last: true, level: 6 });
  * console.assert(out.deflated.length > 0);
  * ```
@@ -128,6 +165,8 @@ function runInline(p: Pending): void {
     p.resolve(deflateBlock(p.job));
   } catch (err) {
     p.reject(err as Error);
+  } finally {
+    if (p.job.data.byteOffset === 0) recycle(p.job.data.buffer as ArrayBuffer);
   }
 }
 
@@ -153,13 +192,12 @@ function pump(): void {
     slot.busy = p;
     slot.worker.ref();
     const { data, dictionary, last, level } = p.job;
-    slot.worker.postMessage({
-      id: p.id,
-      data: wholeBuffer(data),
-      dictionary: wholeBuffer(dictionary),
-      last,
-      level,
-    });
+    const input = data.byteOffset === 0 ? data.buffer as ArrayBuffer : wholeBuffer(data);
+    const dict = wholeBuffer(dictionary);
+    slot.worker.postMessage(
+      { id: p.id, data: input, length: data.length, dictionary: dict, last, level },
+      input === dict ? [input] : [input, dict],
+    );
   }
 }
 
@@ -190,16 +228,21 @@ function spawn(): boolean {
   );
   let worker: Worker;
   try {
-    worker = new Worker(url, { workerData: DEFLATE_WORKER_MARK });
+    worker = new Worker(url, {
+      workerData: DEFLATE_WORKER_MARK,
+      // A small young generation collects each block's garbage (pako's state, output chunks)
+      // sooner: 200 MB layer on Deno, peak RSS 190 MB → 179 MB.
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    });
   } catch {
     fail();
     return false;
   }
-  const slot: Slot = { worker, ready: false, busy: undefined };
+  const slot: Slot = { worker, ready: false, busy: undefined, retired: false };
   slots.push(slot);
   worker.on("message", (msg: Reply) => onReply(slot, msg));
-  worker.on("error", () => slots.includes(slot) && fail());
-  worker.on("exit", () => slots.includes(slot) && fail());
+  worker.on("error", (err: unknown) => onDeath(slot, String((err as Error)?.message ?? err)));
+  worker.on("exit", (code: number) => onDeath(slot, `exit code ${code}`));
   // The worker says when its module is loaded; until then it gets nothing.
   worker.postMessage({ ping: true });
   return true;
@@ -211,24 +254,45 @@ function onReply(slot: Slot, msg: Reply): void {
   } else {
     const p = slot.busy;
     slot.busy = undefined;
+    recycle(msg.input);
     if (p && p.id === msg.id) {
       if ("error" in msg) p.reject(new Error(msg.error));
       else p.resolve({ deflated: new Uint8Array(msg.deflated), crc: msg.crc });
     }
   }
-  pump();
-  // Only a worker with a job (or one starting up for queued jobs) keeps the process alive.
-  if (!slot.busy && slots.includes(slot)) slot.worker.unref();
-}
-
-/** Workers can't run here: redo their jobs and everything after in the main thread. */
-function fail(): void {
-  broken = true;
-  const old = slots;
-  slots = [];
-  for (const slot of old) {
-    if (slot.busy) queue.unshift(slot.busy);
-    void slot.worker.terminate();
+  if (slot.retired) {
+    if (!slot.busy) void slot.worker.terminate();
+    return;
   }
   pump();
+  // Only a worker with a job (or one starting up for queued jobs) keeps the process alive.
+  if (!slot.busy) slot.worker.unref();
+}
+
+function onDeath(slot: Slot, reason: string): void {
+  const p = slot.busy;
+  slot.busy = undefined;
+  if (p) {
+    p.reject(
+      new PycontainerError(`a gzip worker thread stopped while compressing: ${reason}`, {
+        hint: "retry the build; if it keeps failing, the machine may be short of memory",
+      }),
+    );
+  }
+  if (!slot.retired) fail();
+}
+
+/** Workers can't run here: the queued jobs and everything after go to the main thread. */
+function fail(): void {
+  broken = true;
+  retireAll();
+  pump();
+}
+
+function retireAll(): void {
+  for (const slot of slots) {
+    slot.retired = true;
+    if (!slot.busy) void slot.worker.terminate();
+  }
+  slots = [];
 }

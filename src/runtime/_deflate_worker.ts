@@ -60,7 +60,7 @@ export function deflateBlock(job: DeflateJob): DeflatedBlock {
   const deflate = new pako.Deflate({
     level: job.level as pako.DeflateOptions["level"],
     raw: true,
-    chunkSize: 256 * 1024,
+    chunkSize: 64 * 1024,
     ...(job.dictionary.length > 0 ? { dictionary: job.dictionary } : {}),
   });
   const chunks: Uint8Array[] = [];
@@ -84,10 +84,12 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 /**
  * A job as posted to a worker. Bytes travel as whole `ArrayBuffer`s: Deno's `node:worker_threads`
  * clones a `Uint8Array` ~50× slower than an `ArrayBuffer` (measured: 128 ms vs 2.8 ms per MiB).
+ * `data` is transferred here and transferred back in the reply (`input`) to be recycled.
  */
 interface JobMessage {
   id: number;
   data: ArrayBuffer;
+  length: number;
   dictionary: ArrayBuffer;
   last: boolean;
   level: number;
@@ -97,17 +99,20 @@ if (!isMainThread && parentPort && workerData === DEFLATE_WORKER_MARK) {
   const port = parentPort;
   port.on("message", (msg: JobMessage | { ping: true }) => {
     if ("ping" in msg) return port.postMessage({ ready: true });
+    const input = msg.data;
     try {
       const { deflated, crc } = deflateBlock({
-        data: new Uint8Array(msg.data),
+        data: new Uint8Array(input, 0, msg.length),
         dictionary: new Uint8Array(msg.dictionary),
         last: msg.last,
         level: msg.level,
       });
-      const own = wholeBuffer(deflated);
-      port.postMessage({ id: msg.id, deflated: own, crc }, [own]);
+      const out = wholeBuffer(deflated);
+      port.postMessage({ id: msg.id, deflated: out, crc, input }, [out, input]);
     } catch (err) {
-      port.postMessage({ id: msg.id, error: String((err as Error)?.message ?? err) });
+      port.postMessage({ id: msg.id, error: String((err as Error)?.message ?? err), input }, [
+        input,
+      ]);
     }
   });
 }

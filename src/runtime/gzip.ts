@@ -21,7 +21,7 @@
  * @module
  */
 import { crc32Combine } from "./crc32.ts";
-import { deflateThreads, runDeflate } from "./_deflate_pool.ts";
+import { deflateThreads, runDeflate, takeBlockBuffer } from "./_deflate_pool.ts";
 import type { DeflatedBlock } from "./_deflate_worker.ts";
 
 /** The deflate level. See the module doc for the measurements behind it. */
@@ -50,7 +50,25 @@ interface InFlight {
  * ```
  */
 export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
-  let block = new Uint8Array(GZIP_BLOCK_SIZE);
+  return _createGzipStreamAtLevel(GZIP_LEVEL);
+}
+
+/**
+ * {@linkcode createGzipStream} at another deflate level, for the benchmark's level comparison.
+ * Layers always use {@linkcode GZIP_LEVEL}: a different level gives different bytes.
+ *
+ * @param level zlib level, 1–9.
+ * @returns A gzip transform stream.
+ *
+ * @example
+ * ```ts
+ * import { _createGzipStreamAtLevel } from "./gzip.ts";
+ * const gz = new Blob(["hello"]).stream().pipeThrough(_createGzipStreamAtLevel(1));
+ * console.assert((await new Response(gz).arrayBuffer()).byteLength > 18);
+ * ```
+ */
+export function _createGzipStreamAtLevel(level: number): TransformStream<Uint8Array, Uint8Array> {
+  let block = takeBlockBuffer(GZIP_BLOCK_SIZE);
   let fill = 0;
   let dictionary = new Uint8Array(0);
   let crc = 0;
@@ -59,11 +77,15 @@ export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
   const maxInFlight = Math.max(2, 2 * deflateThreads());
 
   const submit = (data: Uint8Array, last: boolean) => {
-    const result = runDeflate({ data, dictionary, last, level: GZIP_LEVEL });
+    // The pool takes `data`'s buffer (transferred to a worker, then recycled): copy what the
+    // next block needs first.
+    const length = data.length;
+    const next = data.slice(Math.max(0, length - DICTIONARY_SIZE));
+    total += length;
+    const result = runDeflate({ data, dictionary, last, level });
     result.catch(() => {}); // awaited in order below; this only stops "unhandled rejection"
-    inFlight.push({ result, length: data.length });
-    dictionary = data.slice(Math.max(0, data.length - DICTIONARY_SIZE));
-    total += data.length;
+    inFlight.push({ result, length });
+    dictionary = next;
   };
   const emitOldest = async (controller: TransformStreamDefaultController<Uint8Array>) => {
     const { result, length } = inFlight.shift()!;
@@ -84,14 +106,14 @@ export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
         offset += n;
         if (fill === GZIP_BLOCK_SIZE) {
           submit(block, false);
-          block = new Uint8Array(GZIP_BLOCK_SIZE);
+          block = takeBlockBuffer(GZIP_BLOCK_SIZE);
           fill = 0;
           while (inFlight.length >= maxInFlight) await emitOldest(controller);
         }
       }
     },
     async flush(controller) {
-      submit(block.slice(0, fill), true);
+      submit(block.subarray(0, fill), true);
       while (inFlight.length > 0) await emitOldest(controller);
       const trailer = new Uint8Array(8);
       const view = new DataView(trailer.buffer);

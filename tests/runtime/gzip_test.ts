@@ -98,6 +98,7 @@ test("createGzipStream() streams running at once share the pool and keep their o
 
 test("createGzipStream() falls back to the main thread when workers can't start", async () => {
   const expected = sha256Hex(await gzip(big, 65_536));
+  setDeflateThreads(0); // so the next call starts new workers from the missing file
   _setDeflateWorkerUrl(new URL("./no_such_deflate_worker.js", import.meta.url));
   try {
     await withThreads(2, async () => {
