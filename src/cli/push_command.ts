@@ -156,7 +156,7 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
     ...(password === undefined ? {} : { password }),
     onCredential: (registry, source) => {
       if (verbose) io.stderr(`credentials for ${registry}: ${source}`);
-      else progress.event({ type: "credential", registry, source });
+      else if (values.json === true) progress.event({ type: "credential", registry, source });
     },
   });
   const blobs = chainBlobSources(
