@@ -7,6 +7,10 @@
  * @module
  */
 import type { FileDigests } from "../cache/file_digests.ts";
+import { LayerCache } from "../cache/layer_cache.ts";
+import { MediaType } from "../oci/media_types.ts";
+import { sha256Hex } from "../runtime/sha256.ts";
+import { VERSION } from "../version.ts";
 import type { BuildConfig } from "../config/types.ts";
 import type { NewLayer } from "../image/compose.ts";
 import { envValue } from "../image/compose.ts";
@@ -19,6 +23,7 @@ import { cachedLayer } from "./cached_layer.ts";
 import {
   chooseDependencies,
   type DependencyOptions,
+  type DependencySet,
   installDependencies,
   projectInstallEntries,
 } from "./dependencies.ts";
@@ -50,6 +55,62 @@ export function dependencyOptions(config: BuildConfig): DependencyOptions {
     lockFile: b.lockFile,
     writeLock: b.writeLock,
   };
+}
+
+/**
+ * The dependency layers, from the set cache when this exact wheel set was installed for this
+ * target before (no wheel is opened then: an app-only rebuild stays fast), else installed.
+ */
+async function dependencyLayers(
+  chosen: DependencySet,
+  ctx: Parameters<typeof installDependencies>[1],
+  input: DependencyLayersInput,
+): Promise<NewLayer[]> {
+  const { plan, store, files, emit } = input;
+  const venvDir = plan.deps!.venvDir;
+  const t = ctx.target;
+  const key = sha256Hex(JSON.stringify({
+    v: VERSION,
+    epoch: plan.epoch,
+    venvDir,
+    target: [t.pythonPath, t.pythonHome, t.pythonVersion, t.pythonFullVersion],
+    wheels: chosen.wheels.map((w) => [w.sha256, w.filename]).sort(),
+  }));
+  const cache = new LayerCache(store.root);
+  const hit = await cache.getSet(key);
+  if (hit) {
+    const found = await Promise.all(
+      hit.map((l) =>
+        store.has({ mediaType: MediaType.ociLayerGzip, digest: l.digest, size: l.size })
+      ),
+    );
+    if (found.every(Boolean)) {
+      return hit.map((l) => {
+        emit({ type: "layer", name: l.name, digest: l.digest, size: l.size, state: "cached" });
+        return {
+          diffId: l.diffId,
+          descriptor: { mediaType: MediaType.ociLayerGzip, digest: l.digest, size: l.size },
+          createdBy: `pycontainer: ${l.name}`,
+        };
+      });
+    }
+  }
+  const groups = await installDependencies(chosen, ctx, venvDir);
+  const layers: NewLayer[] = [];
+  for (const group of groups) {
+    layers.push(await cachedLayer(store, files, plan.epoch, { ...group, kind: "deps" }, emit));
+  }
+  await cache.putSet(
+    key,
+    layers.map((l, i) => ({
+      name: groups[i]!.name,
+      digest: l.descriptor.digest,
+      diffId: l.diffId,
+      size: l.descriptor.size,
+      uncompressedSize: 0,
+    })),
+  ).catch(() => {});
+  return layers;
 }
 
 /** Resolutions of the platforms built so far, per build, for a multi-platform `--write-lock`. */
@@ -110,11 +171,7 @@ export async function dependencyLayersFor(
       { resolution: chosen.resolution, markerEnv: target.markerEnv },
     ]);
   }
-  const groups = await installDependencies(chosen, ctx, deps.venvDir);
-  const layers: NewLayer[] = [];
-  for (const group of groups) {
-    layers.push(await cachedLayer(store, files, plan.epoch, { ...group, kind: "deps" }, emit));
-  }
+  const layers = await dependencyLayers(chosen, ctx, input);
   const projectEntries = projectInstallEntries(
     project.facts.pyproject,
     target,

@@ -126,6 +126,38 @@ export class LayerCache {
   }
 
   /**
+   * Looks up a set of layers recorded under one key (e.g. all dependency layers of a lock).
+   *
+   * @param key A key covering every input of the whole set.
+   * @returns The layers with their names, or undefined.
+   */
+  async getSet(key: string): Promise<(CachedLayer & { name: string })[] | undefined> {
+    try {
+      const r = JSON.parse(await readFile(join(this.#dir, `${key}.set.json`), "utf8"));
+      const ok = Array.isArray(r) &&
+        r.every((l) =>
+          typeof l?.name === "string" && /^sha256:[0-9a-f]{64}$/.test(l.digest) &&
+          /^sha256:[0-9a-f]{64}$/.test(l.diffId) && Number.isSafeInteger(l.size)
+        );
+      return ok ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Records a set of layers under one key (after their blobs are in the store).
+   *
+   * @param key The set's key.
+   * @param layers The layers, bottom first.
+   * @returns Resolves when written.
+   */
+  async putSet(key: string, layers: (CachedLayer & { name: string })[]): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    await writeFileAtomic(join(this.#dir, `${key}.set.json`), JSON.stringify(layers));
+  }
+
+  /**
    * Records a layer (after its blob is in the store).
    *
    * @param key From {@linkcode layerKey}.
