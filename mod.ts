@@ -19,6 +19,13 @@
  * await build({ context: "myapp", onEvent: (e) => e.type === "info" && console.error(e.message) });
  * ```
  *
+ * @example Push the built layout to a registry, with the user's usual credentials
+ * ```ts ignore
+ * import { ImageBuilder } from "@x/pycontainer";
+ * const result = await new ImageBuilder({ tags: ["ghcr.io/acme/api:1.4.2"] }).build();
+ * // or from the CLI: pycontainer build --tag ghcr.io/acme/api:1.4.2 --push
+ * ```
+ *
  * Run as a program (`deno run -A jsr:@x/pycontainer build`), this module runs the CLI.
  *
  * @module
@@ -33,6 +40,9 @@ export type { ImageBuilderOptions } from "./src/build/image_builder.ts";
 export type { BuildEvent, BuildEventSink } from "./src/build/events.ts";
 export type { BuildPlan } from "./src/build/plan.ts";
 export type { BuildConfig, BuildOptions, RegistryOptions } from "./src/config/types.ts";
+export { pushImage } from "./src/registry/push.ts";
+export type { PushOptions, PushResult } from "./src/registry/push.ts";
+export { credentialChain } from "./src/registry/credential_chain.ts";
 export { PycontainerError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
 export { main } from "./cli.ts";

@@ -17,6 +17,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** True when stderr is a terminal. */
   isTTY: boolean;
+  /** Reads all of standard input (`--password-stdin`); default: the process's stdin. */
+  stdin?: () => Promise<string>;
 }
 
 /** A subcommand of the CLI. */

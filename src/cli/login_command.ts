@@ -69,9 +69,7 @@ export const logoutCommand: Subcommand = {
  * console.assert(await readPasswordStdin(io) === "s3cret");
  * ```
  */
-export async function readPasswordStdin(
-  io: CliIo & { stdin?: () => Promise<string> },
-): Promise<string> {
+export async function readPasswordStdin(io: CliIo): Promise<string> {
   let text: string;
   if (io.stdin) text = await io.stdin();
   else {

@@ -118,7 +118,8 @@ export function errorFromNetwork(
   const where = host && !registry.startsWith(host) ? `${registry} at ${host}` : registry;
   const why = describeNetworkError(cause);
   const hint = kind === "tls"
-    ? `if ${registry} uses plain HTTP or a self-signed certificate, pass --insecure-registry ${registry}`
+    ? `if ${registry} uses a private CA, pass --ca-file CA.pem (or set PYCONTAINER_CA_FILE); ` +
+      `if it uses plain HTTP, pass --insecure-registry ${registry}`
     : kind === "timeout" || kind === "reset"
     ? `the connection to ${registry} kept failing; retry later. ${UNREACHABLE_HINT}`
     : UNREACHABLE_HINT;
