@@ -18,6 +18,7 @@ import { type LayerDigests, normalizeEntries } from "../layer/tar_writer.ts";
 import { createSha256, sha256Hex } from "../runtime/sha256.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { VERSION } from "../version.ts";
+import { GZIP_BLOCK_SIZE, GZIP_LEVEL } from "../runtime/gzip.ts";
 import type { FileDigests } from "./file_digests.ts";
 
 /** Options that shape a layer's bytes besides its entries. */
@@ -54,7 +55,11 @@ export async function layerKey(
   });
   const hash = createSha256();
   const enc = new TextEncoder();
-  hash.update(enc.encode(`pycontainer-layer\0${VERSION}\0${options.kind}\0${options.mtime}\n`));
+  // The compression parameters shape the blob's bytes too.
+  const format = `gzip:${GZIP_LEVEL}:${GZIP_BLOCK_SIZE}`;
+  hash.update(
+    enc.encode(`pycontainer-layer\0${VERSION}\0${format}\0${options.kind}\0${options.mtime}\n`),
+  );
   for (const part of parts) hash.update(enc.encode(`${part}\n`));
   return hash.digestHex();
 }
