@@ -63,5 +63,8 @@ export class PycontainerError extends Error {
  * ```
  */
 export function usageError(message: string, hint?: string): PycontainerError {
-  return new PycontainerError(message, hint === undefined ? { exitCode: 2 } : { hint, exitCode: 2 });
+  return new PycontainerError(
+    message,
+    hint === undefined ? { exitCode: 2 } : { hint, exitCode: 2 },
+  );
 }
