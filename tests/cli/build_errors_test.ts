@@ -58,14 +58,20 @@ test("build without pyproject.toml names the file and exits 2", async () => {
 });
 
 test("build with malformed pyproject.toml reports file:line:column", async () => {
-  const dir = await project({ ...hello, "pyproject.toml": '[project]\nname = "x"\nversion = 0.1.0\n' });
+  const dir = await project({
+    ...hello,
+    "pyproject.toml": '[project]\nname = "x"\nversion = 0.1.0\n',
+  });
   const r = await runCli(["build", "--context", dir, "--base-image", "scratch"]);
   assert.equal(r.code, 2);
   assertOneErrorLine(r.stderr, /pyproject\.toml.*line 3, column \d+/);
 });
 
 test("build with an unknown key in pycontainer.toml names file, line, key and a suggestion", async () => {
-  const dir = await project({ ...hello, "pycontainer.toml": '[build]\nworkdir = "/srv"\nbsae-image = "scratch"\n' });
+  const dir = await project({
+    ...hello,
+    "pycontainer.toml": '[build]\nworkdir = "/srv"\nbsae-image = "scratch"\n',
+  });
   const r = await runCli(["build", "--context", dir]);
   assert.equal(r.code, 2);
   assertOneErrorLine(r.stderr, /pycontainer\.toml:3: unknown key "bsae-image"/);
@@ -74,7 +80,15 @@ test("build with an unknown key in pycontainer.toml names file, line, key and a 
 
 test("build with an invalid --tag exits 2 naming the reference", async () => {
   const dir = await project(hello);
-  const r = await runCli(["build", "--context", dir, "--base-image", "scratch", "--tag", "MyApp:latest"]);
+  const r = await runCli([
+    "build",
+    "--context",
+    dir,
+    "--base-image",
+    "scratch",
+    "--tag",
+    "MyApp:latest",
+  ]);
   assert.equal(r.code, 2);
   assertOneErrorLine(r.stderr, /invalid image reference "MyApp:latest"/);
   await assertNothingWritten(dir);
@@ -82,7 +96,15 @@ test("build with an invalid --tag exits 2 naming the reference", async () => {
 
 test("build with an invalid --platform exits 2 listing the form", async () => {
   const dir = await project(hello);
-  const r = await runCli(["build", "--context", dir, "--base-image", "scratch", "--platform", "linux/sparc"]);
+  const r = await runCli([
+    "build",
+    "--context",
+    dir,
+    "--base-image",
+    "scratch",
+    "--platform",
+    "linux/sparc",
+  ]);
   assert.equal(r.code, 2);
   assertOneErrorLine(r.stderr, /--platform.*linux\/sparc/);
 });
@@ -97,7 +119,13 @@ test("build with an unknown flag suggests the right one", async () => {
 test("build against an unreachable registry names it and hints at --registry-mirror", async () => {
   const port = await closedPort();
   const dir = await project(hello);
-  const r = await runCli(["build", "--context", dir, "--base-image", `127.0.0.1:${port}/python:3.11-slim`], {
+  const r = await runCli([
+    "build",
+    "--context",
+    dir,
+    "--base-image",
+    `127.0.0.1:${port}/python:3.11-slim`,
+  ], {
     PYCONTAINER_CACHE_DIR: join(work, "cache"),
   });
   assert.equal(r.code, 1);
@@ -108,7 +136,15 @@ test("build against an unreachable registry names it and hints at --registry-mir
 
 test("build into an unwritable output directory says which and what to do", async () => {
   const dir = await project({ ...hello, "blocker": "a file where a directory should be\n" });
-  const r = await runCli(["build", "--context", dir, "--base-image", "scratch", "--output", join(dir, "blocker", "image")], {
+  const r = await runCli([
+    "build",
+    "--context",
+    dir,
+    "--base-image",
+    "scratch",
+    "--output",
+    join(dir, "blocker", "image"),
+  ], {
     PYCONTAINER_CACHE_DIR: join(work, "cache"),
   });
   assert.equal(r.code, 1);

@@ -52,4 +52,3 @@ test("closestMatch() suggests only near misses", () => {
   assert.equal(closestMatch("image", keys), undefined);
   assert.equal(closestMatch("tgs", keys), "tags");
 });
-

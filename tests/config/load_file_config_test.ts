@@ -266,7 +266,10 @@ test("loadFileConfig() reports a wrong type with the key's line", async () => {
     ["tags = [1, 2]", /"tags" in \[build\] must be a string or an array of strings/],
     ["python-version = 3.10", /"python-version" in \[build\] must be a string, not a float/],
     ["expose = [true]", /"expose" in \[build\] must be a port or an array of ports/],
-    ["cmd = 'python \"app.py'", /"cmd" in \[build\] cannot be split into words: cmd has an unbalanced " quote/],
+    [
+      "cmd = 'python \"app.py'",
+      /"cmd" in \[build\] cannot be split into words: cmd has an unbalanced " quote/,
+    ],
     ["env = 3", /"env" in \[build\] must be a table of strings, not an integer/],
   ];
   for (const [line, pattern] of cases) {
