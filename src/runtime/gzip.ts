@@ -57,7 +57,7 @@
  */
 import { crc32Combine } from "./crc32.ts";
 import { deflateThreads, runDeflate, takeBlockBuffer } from "./_deflate_pool.ts";
-import type { DeflatedBlock } from "./_deflate_worker.ts";
+import { type DeflatedBlock, deflateBlock } from "./_deflate_worker.ts";
 
 /** The deflate level. See the module doc for the measurements behind it. */
 export const GZIP_LEVEL = 4;
@@ -148,7 +148,17 @@ export function _createGzipStreamAtLevel(level: number): TransformStream<Uint8Ar
       }
     },
     async flush(controller) {
-      submit(block.subarray(0, fill), true);
+      if (total === 0) {
+        // A layer smaller than one block (app code, metadata): compress it right here. The
+        // bytes are the same as on a worker, and no worker has to start (~150 ms on Deno).
+        const data = block.subarray(0, fill);
+        total = data.length;
+        const { deflated, crc: blockCrc } = deflateBlock({ data, dictionary, last: true, level });
+        crc = blockCrc;
+        if (deflated.length > 0) controller.enqueue(deflated);
+      } else {
+        submit(block.subarray(0, fill), true);
+      }
       while (inFlight.length > 0) await emitOldest(controller);
       const trailer = new Uint8Array(8);
       const view = new DataView(trailer.buffer);
