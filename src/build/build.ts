@@ -143,11 +143,13 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   const files = await FileDigests.load(
     join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
   );
-  const appLayer = await cachedLayer(store, files, plan.epoch, {
+  // The app layer is built while the base images are resolved and the dependencies installed.
+  const appLayerBuild = cachedLayer(store, files, plan.epoch, {
     name: "app files",
     kind: "app",
     entries: plan.appEntries,
   }, emit);
+  appLayerBuild.catch(() => {}); // awaited below; this only avoids an unhandled rejection
   const memory: Uint8Array[] = [];
   const baseSources: BlobSource[] = [];
   const client = new RegistryClient({
@@ -182,7 +184,8 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
         config,
       })
       : { layers: [], env: {} };
-    const image = composeImage(plan, platform, base, [...deps.layers, appLayer], memory, deps.env);
+    const layers = [...deps.layers, await appLayerBuild];
+    const image = composeImage(plan, platform, base, layers, memory, deps.env);
     manifests.push(image.descriptor);
     images.push(image.built);
   }
