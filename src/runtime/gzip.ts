@@ -57,7 +57,7 @@
  */
 import { crc32Combine } from "./crc32.ts";
 import { deflateThreads, runDeflate, takeBlockBuffer } from "./_deflate_pool.ts";
-import { type DeflatedBlock, deflateBlock } from "./_deflate_worker.ts";
+import { deflateBlock, type DeflatedBlock } from "./_deflate_worker.ts";
 
 /** The deflate level. See the module doc for the measurements behind it. */
 export const GZIP_LEVEL = 4;

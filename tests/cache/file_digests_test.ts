@@ -56,7 +56,10 @@ test("FileDigests.digest() sees an edit that keeps size and mtime (ctime changes
     assert.equal(Object.keys(JSON.parse(await readFile(cacheFile, "utf8"))).length, 1);
     await writeFile(file, 'print("bbbb")\n'); // same size
     await utimes(file, before.atime, before.mtime); // mtime restored
-    assert.ok(Math.abs((await stat(file)).mtimeMs - before.mtimeMs) < 2, "mtime restored (ms precision)");
+    assert.ok(
+      Math.abs((await stat(file)).mtimeMs - before.mtimeMs) < 2,
+      "mtime restored (ms precision)",
+    );
     const soon = await FileDigests.load(cacheFile);
     assert.equal(await soon.digest(await appPy(dir)), sha256Hex('print("bbbb")\n'));
     await sleep(RACY_WINDOW_MS + 100);
