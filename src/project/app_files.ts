@@ -36,7 +36,7 @@ import {
   type ParentMatches,
   parseIgnoreFile,
 } from "./ignore_rules.ts";
-import { openFileStream } from "./file_stream.ts";
+import { lazyFileStream } from "../runtime/file_stream.ts";
 import { detectLayout, type SourceLayout } from "./layout.ts";
 
 /** Options for {@linkcode collectAppFiles}. */
@@ -169,7 +169,7 @@ async function _walkDir(
         content: {
           kind: "stream",
           size,
-          open: () => openFileStream(abs),
+          open: () => lazyFileStream(abs),
           identity: `file:${abs}:${size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`,
           changedAtMs: Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n),
         },

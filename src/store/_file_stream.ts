@@ -1,58 +1,13 @@
 /**
- * Files as Web Streams, on `node:fs/promises` only, so the same code runs on Deno, Bun and Node
- * (Node 20's `FileHandle.readableWebStream` is experimental and Deno's differs). Reads use 1 MiB
- * buffers; writes go chunk by chunk, so memory stays flat whatever the blob size.
+ * Writing Web Streams to files, on `node:fs/promises` only, so the same code runs on Deno, Bun
+ * and Node; writes go chunk by chunk, so memory stays flat whatever the blob size. (Reading is
+ * `src/runtime/file_stream.ts`, re-exported here for the store's modules.)
  *
  * @module
  */
 import { open } from "node:fs/promises";
 
-const CHUNK = 1 << 20;
-
-/**
- * Opens a file and returns a stream of its bytes. The file is opened before this resolves, so a
- * missing file fails here rather than on the first read.
- *
- * @param path The file.
- * @returns A stream that closes the file when done or cancelled.
- *
- * @example
- * ```ts
- * import { openFileStream } from "./_file_stream.ts";
- * const stream = await openFileStream("deno.json");
- * await stream.cancel();
- * ```
- */
-export async function openFileStream(path: string): Promise<ReadableStream<Uint8Array>> {
-  const fh = await open(path, "r");
-  let closed = false;
-  const close = async () => {
-    if (!closed) {
-      closed = true;
-      await fh.close();
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const buf = new Uint8Array(CHUNK);
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-        if (bytesRead === 0) {
-          await close();
-          controller.close();
-          return;
-        }
-        controller.enqueue(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-      } catch (e) {
-        await close().catch(() => {});
-        controller.error(e);
-      }
-    },
-    async cancel() {
-      await close();
-    },
-  }, { highWaterMark: 2 });
-}
+export { openFileStream } from "../runtime/file_stream.ts";
 
 /**
  * Writes a stream to a new file (failing if it exists), chunk by chunk, and flushes it to disk.
