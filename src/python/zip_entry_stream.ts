@@ -12,14 +12,14 @@
  * ~240 MB/s on all three runtimes once warm — within 1.5× of native zlib and far above the
  * ~20–60 MB/s of the gzip that follows it into the layer.
  *
- * CRC-32 uses node:zlib's `crc32` where the runtime has it (Deno, Bun, Node ≥ 20.15) with a
- * table-driven fallback.
+ * CRC-32 comes from `src/runtime/crc32.ts` (node:zlib's `crc32` where the runtime has it, with a
+ * table-driven fallback).
  *
  * @module
  */
 import pako from "pako";
-import * as zlib from "node:zlib";
 import { PycontainerError } from "../errors.ts";
+import { crc32 } from "../runtime/crc32.ts";
 import type { ClosableSource, RandomAccessSource } from "./random_access.ts";
 import type { ZipEntry } from "./zip_reader.ts";
 
@@ -243,56 +243,4 @@ export async function readEntryBytes(
     offset += chunk.length;
   }
   return result;
-}
-
-const _nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
-  typeof (zlib as { crc32?: unknown }).crc32 === "function" ? zlib.crc32 : undefined;
-
-let _table: Uint32Array | undefined;
-
-/**
- * Computes or continues a CRC-32 (the ZIP/gzip polynomial).
- *
- * @param data Bytes to add.
- * @param previous The CRC of the bytes before `data` (0 to start).
- * @returns The unsigned CRC-32 of everything so far.
- *
- * @example
- * ```ts
- * import { crc32 } from "./zip_entry_stream.ts";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
- * ```
- */
-export function crc32(data: Uint8Array, previous = 0): number {
-  if (_nativeCrc32) return _nativeCrc32(data, previous) >>> 0;
-  return crc32Portable(data, previous);
-}
-
-/**
- * The table-driven CRC-32 used when node:zlib has no `crc32` (kept exported so tests can check
- * it matches the native one).
- *
- * @param data Bytes to add.
- * @param previous The CRC so far.
- * @returns The unsigned CRC-32.
- *
- * @example
- * ```ts
- * import { crc32Portable } from "./zip_entry_stream.ts";
- * console.assert(crc32Portable(new TextEncoder().encode("123456789")) === 0xcbf43926);
- * ```
- */
-export function crc32Portable(data: Uint8Array, previous = 0): number {
-  if (!_table) {
-    _table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      _table[n] = c >>> 0;
-    }
-  }
-  const table = _table;
-  let c = ~previous >>> 0;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
 }

@@ -7,12 +7,7 @@ import { join } from "node:path";
 import { PycontainerError } from "../../src/errors.ts";
 import { bytesSource, openFileSource } from "../../src/python/random_access.ts";
 import { readZipDirectory, zipNameProblem } from "../../src/python/zip_reader.ts";
-import {
-  crc32,
-  crc32Portable,
-  openEntryStream,
-  readEntryBytes,
-} from "../../src/python/zip_entry_stream.ts";
+import { openEntryStream, readEntryBytes } from "../../src/python/zip_entry_stream.ts";
 import { testCrc32, writeZip, type ZipInput } from "./_zip_writer.ts";
 import { REAL_WHEELS, realWheel } from "./_real_wheels.ts";
 
@@ -269,16 +264,6 @@ test("openEntryStream() opens and closes a file per stream and notices a changed
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
-
-test("crc32() matches the portable implementation and the standard check value", () => {
-  const check = new TextEncoder().encode("123456789");
-  assert.equal(crc32(check), 0xcbf43926);
-  assert.equal(crc32Portable(check), 0xcbf43926);
-  const data = new Uint8Array(randomBytes(100_003));
-  assert.equal(crc32(data), crc32Portable(data));
-  assert.equal(crc32(data.subarray(5000), crc32(data.subarray(0, 5000))), crc32(data));
-  assert.equal(crc32Portable(data), testCrc32(data));
 });
 
 test("readZipDirectory() reads a real wheel whose entries match its own RECORD", async (t) => {
