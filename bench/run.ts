@@ -5,16 +5,27 @@
  * 1. hello app, base image cached: cold build, rebuild after editing app.py, no-change rebuild —
  *    wall time of the whole CLI process vs the same runtime printing `--version` (start-up);
  *    plus the in-process work of a no-change rebuild (the build() call alone).
- * 2. layer throughput: a ~100 MB tree of site-packages-like files through our
+ * 2. FastAPI app with its dependencies (fastapi + uvicorn[standard], 20 locked wheels) from a
+ *    local PEP 691 index started by this script (the real-wheel fixture of
+ *    tests/fixtures/wheels_index/fetch.sh): the lock is written once in setup; then a cold build
+ *    (empty cache: the wheels are downloaded from the local index again), a rebuild after editing
+ *    app.py and a no-change rebuild, each a whole CLI process under Deno, vs the same start-up
+ *    baseline; plus the in-process build() work of the app-only rebuild.
+ * 3. the no-change hello rebuild under Deno and Bun (and Node when the npm package is built).
+ * 4. layer throughput: a ~100 MB tree of site-packages-like files through our
  *    tar + gzip + sha256 pipeline vs `tar -c | gzip -6 | sha256sum` of the same tree.
- * 3. the no-change rebuild under Deno and Bun (and Node when `deno task npm` has been run).
+ * 5. peak RSS (`/usr/bin/time -v`, "Maximum resident set size") of the CLI building an image
+ *    with a ~1 GB layer (16 × 64 MiB of semi-compressible generated files, `--base-image
+ *    scratch`, empty cache each run) under Deno, Bun and Node, vs the same runtime's `--version`.
  *
- * Writes a markdown table to stdout; docs/benchmarks.md records a run with its command.
+ * `BENCH_RUNS` (default 5) runs per small measurement, `BENCH_BIG_RUNS` (default 1) for the
+ * 1 GB build; medians are reported. Writes a markdown table to stdout; docs/benchmarks.md
+ * records a run with its command.
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,108 +33,173 @@ import { fileURLToPath } from "node:url";
 import { build } from "../src/build/build.ts";
 import { collectAppFiles } from "../src/project/app_files.ts";
 import { writeLayer } from "../src/layer/tar_writer.ts";
+import { hasRealIndex, realIndexDir, startIndexServer } from "../tests/python/_index_server.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
 const runs = Number(process.env.BENCH_RUNS ?? 5);
+const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
+const deno = join(bin, "deno");
+const bun = join(bin, "bun");
+const nodeCli = join(root, "npm", "esm", "cli.js");
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function timeCommand(cmd: string, args: string[], env: Record<string, string> = {}): number {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: "utf8" });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
-  return ms;
+interface Ran {
+  ms: number;
+  stderr: string;
 }
 
-function timeN(fn: () => number, n = runs): number {
-  return median(Array.from({ length: n }, fn));
+/**
+ * Runs a command to completion without blocking the event loop (the local index server of
+ * this process must keep answering the child), and times it.
+ */
+function runCommand(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${stderr}`));
+      else resolve({ ms, stderr });
+    });
+  });
+}
+
+async function timeCommand(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
+  return (await runCommand(cmd, args, env)).ms;
+}
+
+async function timeN(fn: () => Promise<number>, n = runs): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await fn());
+  return median(xs);
+}
+
+/** `cli --version` under a runtime: the start-up baseline. */
+function versionArgs(runtime: "deno" | "bun" | "node"): [string, string[]] {
+  const [cmd, pre] = cliArgs(runtime);
+  return [cmd, [...pre, "--version"]];
+}
+
+/** The command line that runs the CLI under a runtime. */
+function cliArgs(runtime: "deno" | "bun" | "node"): [string, string[]] {
+  if (runtime === "node") return ["node", [nodeCli]];
+  if (runtime === "bun") return [bun, [join(root, "cli.ts")]];
+  return [deno, ["run", "-A", join(root, "cli.ts")]];
 }
 
 const baseLayout = spawnSync("bash", [join(root, "tests/integration/make_base_image.sh")], {
   encoding: "utf8",
 })
   .stdout.trim().split("\n").pop()!;
+const base = `oci-layout:${baseLayout}:bookworm`;
 const work = await mkdtemp(join(tmpdir(), "pycontainer-bench-"));
 const rows: string[][] = [];
+const notes: string[] = [];
 const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+const ratio = (x: number, of: number) => (x / of).toFixed(2);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 try {
+  // Node: the npm package, built once if missing.
+  let hasNode = existsSync(nodeCli);
+  if (!hasNode) {
+    const r = spawnSync(deno, ["run", "-A", join(root, "npm-build.ts"), "--no-tests"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    hasNode = r.status === 0 && existsSync(nodeCli);
+    if (!hasNode) {
+      notes.push(`node skipped: the npm build failed (${r.stderr.trim().split("\n").pop()})`);
+    }
+  }
+
   // 1. hello app through the CLI under Deno.
   const app = join(work, "hello");
   await cp(join(root, "examples", "hello"), app, { recursive: true });
   const cache = join(work, "cache");
-  const args = (runtime: string) => {
-    const cli = runtime === "node"
-      ? [join(root, "npm", "esm", "cli.js")]
-      : runtime === "bun"
-      ? [join(root, "cli.ts")]
-      : ["run", "-A", join(root, "cli.ts")];
-    return [
-      ...cli,
-      "build",
-      "--context",
-      app,
-      "--base-image",
-      `oci-layout:${baseLayout}:bookworm`,
-      "-q",
-    ];
+  const helloArgs = (runtime: "deno" | "bun" | "node"): [string, string[]] => {
+    const [cmd, pre] = cliArgs(runtime);
+    return [cmd, [...pre, "build", "--context", app, "--base-image", base, "-q"]];
   };
-  const deno = join(bin, "deno");
   const env = { PYCONTAINER_CACHE_DIR: cache };
-  const startup = timeN(() => timeCommand(deno, ["run", "-A", join(root, "cli.ts"), "--version"]));
-  const cold = timeN(() => {
-    spawnSync("rm", ["-rf", cache, join(app, "dist")]);
-    return timeCommand(deno, args("deno"), env);
+  const startup = await timeN(() => timeCommand(...versionArgs("deno")));
+  const cold = await timeN(async () => {
+    await rm(cache, { recursive: true, force: true });
+    await rm(join(app, "dist"), { recursive: true, force: true });
+    return await timeCommand(...helloArgs("deno"), env);
   });
   let edits = 0;
-  const edit = timeN(() => {
-    spawnSync("bash", ["-c", `echo 'print(${edits++})' >> ${join(app, "app.py")}`]);
-    return timeCommand(deno, args("deno"), env);
+  const edit = await timeN(async () => {
+    await writeFile(join(app, "app.py"), `print(${edits++})\n`, { flag: "a" });
+    return await timeCommand(...helloArgs("deno"), env);
   });
-  await new Promise((r) => setTimeout(r, 2100)); // past the racy-stat window
-  timeCommand(deno, args("deno"), env);
-  const noChange = timeN(() => timeCommand(deno, args("deno"), env));
+  await sleep(2100); // past the racy-stat window
+  await timeCommand(...helloArgs("deno"), env);
+  const noChange = await timeN(() => timeCommand(...helloArgs("deno"), env));
   const work_ms: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     await build({
       context: app,
-      overrides: { build: { baseImage: `oci-layout:${baseLayout}:bookworm` } },
+      overrides: { build: { baseImage: base } },
       env: { ...process.env, ...env },
     });
     work_ms.push(performance.now() - t0);
   }
   row("baseline: `deno run -A cli.ts --version` (start-up)", fmt(startup), "1.00");
-  row("hello: cold build (empty cache)", fmt(cold), (cold / startup).toFixed(2));
-  row("hello: rebuild after editing app.py", fmt(edit), (edit / startup).toFixed(2));
-  row("hello: no-change rebuild", fmt(noChange), (noChange / startup).toFixed(2));
+  row("hello: cold build (empty cache)", fmt(cold), ratio(cold, startup));
+  row("hello: rebuild after editing app.py", fmt(edit), ratio(edit, startup));
+  row("hello: no-change rebuild", fmt(noChange), ratio(noChange, startup));
   row(
-    "hello: no-change rebuild, build() work in-process",
+    "hello: no-change rebuild, `build()` work in-process",
     fmt(median(work_ms)),
-    (median(work_ms) / startup).toFixed(2),
+    ratio(median(work_ms), startup),
   );
 
-  // 3. Same no-change rebuild under the other runtimes.
-  const bun = join(bin, "bun");
-  const bunStartup = timeN(() => timeCommand(bun, [join(root, "cli.ts"), "--version"]));
-  const bunBuild = timeN(() => timeCommand(bun, args("bun"), env));
-  row("bun: `cli.ts --version` (start-up)", fmt(bunStartup), (bunStartup / startup).toFixed(2));
-  row("bun: no-change rebuild", fmt(bunBuild), (bunBuild / startup).toFixed(2));
-  if (existsSync(join(root, "npm", "esm", "cli.js"))) {
-    const nodeBuild = timeN(() => timeCommand("node", args("node"), env));
-    row("node (npm package): no-change rebuild", fmt(nodeBuild), (nodeBuild / startup).toFixed(2));
+  // 2. FastAPI app with its dependencies, from a local index.
+  if (await hasRealIndex()) {
+    await benchFastapi(startup);
+  } else {
+    notes.push("FastAPI rows skipped: run tests/fixtures/wheels_index/fetch.sh first");
   }
 
-  // 2. Layer throughput on a ~100 MB tree.
+  // 3. Same no-change hello rebuild under the other runtimes.
+  const bunStartup = await timeN(() => timeCommand(...versionArgs("bun")));
+  const bunBuild = await timeN(() => timeCommand(...helloArgs("bun"), env));
+  row("bun: `cli.ts --version` (start-up)", fmt(bunStartup), ratio(bunStartup, startup));
+  row("bun: hello no-change rebuild", fmt(bunBuild), ratio(bunBuild, startup));
+  if (hasNode) {
+    const nodeStartup = await timeN(() => timeCommand(...versionArgs("node")));
+    const nodeBuild = await timeN(() => timeCommand(...helloArgs("node"), env));
+    row(
+      "node (npm package): `cli.js --version` (start-up)",
+      fmt(nodeStartup),
+      ratio(nodeStartup, startup),
+    );
+    row("node (npm package): hello no-change rebuild", fmt(nodeBuild), ratio(nodeBuild, startup));
+  }
+
+  // 4. Layer throughput on a ~100 MB tree.
   const tree = join(work, "tree");
   const mb = await makeTree(tree, 100);
-  const gnu = timeN(
+  const gnu = await timeN(
     () => timeCommand("bash", ["-c", `tar -C ${tree} -cf - . | gzip -6 | sha256sum >/dev/null`]),
     3,
   );
@@ -134,16 +210,180 @@ try {
     await writeLayer(entries, new WritableStream());
     ours.push(performance.now() - t0);
   }
+  await rm(tree, { recursive: true, force: true });
   const oursMs = median(ours);
-  row(`layer: \`tar | gzip -6 | sha256sum\` of ${mb} MB (baseline)`, fmt(gnu), "1.00");
-  row(`layer: our tar+gzip+sha256 pipeline, same tree`, fmt(oursMs), (oursMs / gnu).toFixed(2));
+  row(`layer: \`tar \\| gzip -6 \\| sha256sum\` of ${mb} MB (baseline)`, fmt(gnu), "1.00");
+  row(`layer: our tar+gzip+sha256 pipeline, same tree`, fmt(oursMs), ratio(oursMs, gnu));
+
+  // 5. Peak RSS building a ~1 GB layer.
+  if (existsSync("/usr/bin/time")) {
+    await benchBigLayer(hasNode);
+  } else {
+    notes.push("peak-RSS rows skipped: /usr/bin/time is not installed (Debian package `time`)");
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
 
-console.log(`runtime: ${"Deno" in globalThis ? "deno" : "other"}, runs: ${runs} (median)\n`);
-console.log("| measurement | time | ratio to baseline |\n|---|---|---|");
+const versions = [
+  `deno ${spawnSync(deno, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]}`,
+  `bun ${spawnSync(bun, ["--version"], { encoding: "utf8" }).stdout.trim()}`,
+  `node ${spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim()}`,
+].join(", ");
+console.log(`${versions}; runs: ${runs} (median), 1 GB build runs: ${bigRuns}\n`);
+console.log("| measurement | value | ratio to baseline |\n|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+for (const n of notes) console.log(`\n${n}`);
+
+/** FastAPI app with dependencies: lock once, then cold / edit / no-change and in-process. */
+async function benchFastapi(startup: number): Promise<void> {
+  const server = await startIndexServer({ dirs: [realIndexDir()] });
+  try {
+    const app = join(work, "fastapi");
+    await cp(join(root, "tests", "fixtures", "e2e", "fastapi_app"), app, { recursive: true });
+    const cache = join(work, "fastapi-cache");
+    const env = { PYCONTAINER_CACHE_DIR: cache, PIP_INDEX_URL: server.url };
+    const [cmd, pre] = cliArgs("deno");
+    const args = [...pre, "build", "--context", app, "--include-deps", "--base-image", base, "-q"];
+    await timeCommand(cmd, [...args, "--write-lock", "pylock.toml"], env); // setup: the lock
+    const cold = await timeN(async () => {
+      await rm(cache, { recursive: true, force: true });
+      await rm(join(app, "dist"), { recursive: true, force: true });
+      return await timeCommand(cmd, args, env);
+    });
+    let edits = 0;
+    const edit = await timeN(async () => {
+      await writeFile(join(app, "app.py"), `# edit ${edits++}\n`, { flag: "a" });
+      return await timeCommand(cmd, args, env);
+    });
+    await sleep(2100); // past the racy-stat window
+    await timeCommand(cmd, args, env);
+    const noChange = await timeN(() => timeCommand(cmd, args, env));
+    const inProcess: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      await writeFile(join(app, "app.py"), `# in-process edit ${i}\n`, { flag: "a" });
+      const t0 = performance.now();
+      await build({
+        context: app,
+        overrides: { build: { baseImage: base, includeDeps: true } },
+        env: { ...process.env, ...env },
+      });
+      inProcess.push(performance.now() - t0);
+    }
+    const work_ms = median(inProcess);
+    row(
+      "fastapi+deps: cold build (empty cache, wheels from local index)",
+      fmt(cold),
+      ratio(cold, startup),
+    );
+    row("fastapi+deps: rebuild after editing app.py", fmt(edit), ratio(edit, startup));
+    row("fastapi+deps: no-change rebuild", fmt(noChange), ratio(noChange, startup));
+    row(
+      "fastapi+deps: app-only rebuild, `build()` work in-process",
+      fmt(work_ms),
+      ratio(work_ms, startup),
+    );
+  } finally {
+    await server.close();
+  }
+}
+
+/** Peak RSS of the CLI building a ~1 GB layer under each runtime, vs its `--version`. */
+async function benchBigLayer(hasNode: boolean): Promise<void> {
+  const project = join(work, "big");
+  const gib = await makeBigProject(project);
+  const out = join(work, "big-out");
+  const cache = join(work, "big-cache");
+  const runtimes: ("deno" | "bun" | "node")[] = hasNode ? ["deno", "bun", "node"] : ["deno", "bun"];
+  for (const runtime of runtimes) {
+    const [cmd, pre] = cliArgs(runtime);
+    const idle = median(
+      await Promise.all(
+        [0, 1, 2].map(async () => peakRss(await timeV(cmd, [...pre, "--version"]))),
+      ),
+    );
+    const peaks: number[] = [];
+    const walls: number[] = [];
+    for (let i = 0; i < bigRuns; i++) {
+      await rm(cache, { recursive: true, force: true });
+      await rm(out, { recursive: true, force: true });
+      const args = [...pre, "build", "--context", project, "--base-image", "scratch"];
+      const r = await runCommand("/usr/bin/time", [
+        "-v",
+        cmd,
+        ...args,
+        "--cache-dir",
+        cache,
+        "-o",
+        out,
+        "-q",
+      ]);
+      peaks.push(peakRss(r));
+      walls.push(r.ms);
+    }
+    await rm(cache, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+    const peak = median(peaks);
+    const label = runtime === "node" ? "node (npm package)" : runtime;
+    row(`${label}: peak RSS of \`--version\` (baseline)`, `${idle.toFixed(0)} MB`, "1.00");
+    row(
+      `${label}: peak RSS building a ${gib} GB layer (wall ${(median(walls) / 1000).toFixed(1)} s)`,
+      `${peak.toFixed(0)} MB`,
+      ratio(peak, idle),
+    );
+  }
+  await rm(project, { recursive: true, force: true });
+}
+
+async function timeV(cmd: string, args: string[]): Promise<Ran> {
+  return await runCommand("/usr/bin/time", ["-v", cmd, ...args]);
+}
+
+/** "Maximum resident set size (kbytes)" of a `/usr/bin/time -v` run, in MB. */
+function peakRss(r: Ran): number {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  if (!m) throw new Error(`no peak RSS in /usr/bin/time output: ${r.stderr.slice(-400)}`);
+  return Number(m[1]) / 1024;
+}
+
+/**
+ * A project of 16 × 64 MiB generated files: runs of source text with random bytes between
+ * them, so gzip works (about 4:1) without being the whole cost.
+ */
+async function makeBigProject(dir: string): Promise<string> {
+  await mkdir(join(dir, "data"), { recursive: true });
+  await writeFile(join(dir, "pyproject.toml"), '[project]\nname = "big"\nversion = "0.1.0"\n');
+  await writeFile(join(dir, "app.py"), 'print("big")\n');
+  const text = await readFile(join(root, "src", "build", "build.ts"));
+  const n = 64 * 1024 * 1024;
+  const buf = new Uint8Array(n);
+  let x = 2463534242;
+  const rnd = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+  for (let i = 0; i < n;) {
+    const r = rnd();
+    if ((r & 3) === 0) {
+      for (let k = 0; k < 16 && i < n; k++) buf[i++] = rnd() & 255;
+    } else {
+      const off = (r >>> 8) % (text.length - 256);
+      const len = 32 + ((r >>> 2) & 63);
+      for (let k = 0; k < len && i < n; k++) buf[i++] = text[off + k]!;
+    }
+  }
+  let total = 0;
+  for (let f = 0; f < 16; f++) {
+    buf[0] = f;
+    const file = join(dir, "data", `blob${String(f).padStart(2, "0")}.bin`);
+    await writeFile(file, buf);
+    total += (await stat(file)).size;
+  }
+  return (total / 2 ** 30).toFixed(2);
+}
 
 /** Writes a site-packages-like tree: many small .py files and some larger binary-ish ones. */
 async function makeTree(dir: string, megabytes: number): Promise<number> {
