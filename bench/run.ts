@@ -10,7 +10,8 @@
  *    tests/fixtures/wheels_index/fetch.sh): the lock is written once in setup; then a cold build
  *    (empty cache: the wheels are downloaded from the local index again), a rebuild after editing
  *    app.py and a no-change rebuild, each a whole CLI process under Deno, vs the same start-up
- *    baseline; plus the in-process build() work of the app-only rebuild.
+ *    baseline; the app-only rebuild under Bun too; plus the in-process build() work of the
+ *    app-only rebuild.
  * 3. the no-change hello rebuild under Deno and Bun (and Node when the npm package is built).
  * 4. layer throughput: a ~100 MB tree of site-packages-like files through our
  *    tar + gzip + sha256 pipeline vs `tar -c | gzip -6 | sha256sum` of the same tree.
@@ -259,6 +260,12 @@ async function benchFastapi(startup: number): Promise<void> {
     await sleep(2100); // past the racy-stat window
     await timeCommand(cmd, args, env);
     const noChange = await timeN(() => timeCommand(cmd, args, env));
+    const [bunCmd, bunPre] = cliArgs("bun");
+    const bunArgs = [...bunPre, ...args.slice(pre.length)];
+    const bunEdit = await timeN(async () => {
+      await writeFile(join(app, "app.py"), `# bun edit ${edits++}\n`, { flag: "a" });
+      return await timeCommand(bunCmd, bunArgs, env);
+    });
     const inProcess: number[] = [];
     for (let i = 0; i < runs; i++) {
       await writeFile(join(app, "app.py"), `# in-process edit ${i}\n`, { flag: "a" });
@@ -278,6 +285,11 @@ async function benchFastapi(startup: number): Promise<void> {
     );
     row("fastapi+deps: rebuild after editing app.py", fmt(edit), ratio(edit, startup));
     row("fastapi+deps: no-change rebuild", fmt(noChange), ratio(noChange, startup));
+    row(
+      "fastapi+deps: rebuild after editing app.py, under Bun",
+      fmt(bunEdit),
+      ratio(bunEdit, startup),
+    );
     row(
       "fastapi+deps: app-only rebuild, `build()` work in-process",
       fmt(work_ms),
