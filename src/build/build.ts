@@ -34,6 +34,7 @@ import { readProject } from "../project/facts.ts";
 import { type BaseImage, resolveBaseImage } from "../registry/base_image.ts";
 import { type BlobSource, chainBlobSources, memoryBlobSource } from "../store/blob_source.ts";
 import { RegistryClient, type RegistryEvent } from "../registry/client.ts";
+import { caFetch, readCaFile } from "../registry/tls_fetch.ts";
 import { BlobStore } from "../store/blob_store.ts";
 import { writeOciLayout } from "../store/layout_writer.ts";
 import { type BuildEventSink, ignoreEvents } from "./events.ts";
@@ -57,6 +58,8 @@ export interface BuildRequest {
   cacheDir?: string;
   /** Who gave the overrides, for messages: flags (`cli`) or the API (`api`). */
   origin?: "cli" | "api";
+  /** A PEM CA bundle to trust for registry HTTPS (default: `PYCONTAINER_CA_FILE`). */
+  caFile?: string;
 }
 
 /** One layer of a built image. */
@@ -152,10 +155,12 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   appLayerBuild.catch(() => {}); // awaited below; this only avoids an unhandled rejection
   const memory: Uint8Array[] = [];
   const baseSources: BlobSource[] = [];
+  const caFile = request.caFile ?? (env.PYCONTAINER_CA_FILE || undefined);
   const client = new RegistryClient({
     env,
     mirror: config.registry.mirror,
     insecure: config.registry.insecure,
+    ...(caFile === undefined ? {} : { fetch: caFetch(await readCaFile(resolve(caFile))) }),
     onEvent: (e) => emit({ type: "detail", message: describeRegistryEvent(e) }),
   });
   const images: BuiltImage[] = [];

@@ -126,6 +126,11 @@ const FLAGS: FlagTable = {
     value: "HOST[:PORT]",
     help: "Use plain HTTP for this registry (loopback registries always do)",
   },
+  "ca-file": {
+    type: "string",
+    value: "PEM",
+    help: "Also trust this CA for registry HTTPS, pulls and --push (env: PYCONTAINER_CA_FILE)",
+  },
   "cache-dir": {
     type: "string",
     value: "DIR",
@@ -155,6 +160,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const context = resolve(stringFlag(values, "context") ?? ".");
   const configFile = stringFlag(values, "config");
   const cacheDir = stringFlag(values, "cache-dir");
+  const caFile = stringFlag(values, "ca-file");
   const result = await build({
     context,
     overrides: overridesFrom(values),
@@ -164,6 +170,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     origin: "cli",
     ...(configFile === undefined ? {} : { configFile }),
     ...(cacheDir === undefined ? {} : { cacheDir: resolve(cacheDir) }),
+    ...(caFile === undefined ? {} : { caFile: resolve(caFile) }),
   });
   let pushed: PushResult | undefined;
   if (values.push === true && values["dry-run"] !== true && result.output !== undefined) {

@@ -7,9 +7,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
 import { main } from "../../cli.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { credentialChain } from "../../src/registry/credential_chain.ts";
@@ -423,4 +424,43 @@ test("login stores credentials that a later push uses; logout removes them", asy
   assert.equal(after.code, 1);
   assert.match(after.stderr, /requires a login/);
   await writeFile(join(work, "unused"), "");
+});
+
+test("build pulls its base from a TLS registry with a private CA only with --ca-file", async () => {
+  const creds = {
+    PYCONTAINER_REGISTRY_USERNAME: "tester",
+    PYCONTAINER_REGISTRY_PASSWORD: PASSWORD,
+  };
+  const baseRef = `${tlsName()}/secure/python:base`;
+  const pushed = await cli(
+    ["push", "--ca-file", ca, "--image", base.tag, base.dir, baseRef],
+    creds,
+  );
+  assert.equal(pushed.code, 0, pushed.stderr);
+  const project = join(work, "tls-build-project");
+  await mkdir(project, { recursive: true });
+  await writeFile(join(project, "pyproject.toml"), '[project]\nname = "tlsapp"\nversion = "1"\n');
+  await writeFile(join(project, "app.py"), 'print("hi")\n');
+  // Pulls take credentials from the Docker config (env credentials are for push targets only).
+  const dockerDir = join(work, "tls-build-docker");
+  await mkdir(dockerDir, { recursive: true });
+  const auth = Buffer.from(`tester:${PASSWORD}`).toString("base64");
+  await writeFile(
+    join(dockerDir, "config.json"),
+    JSON.stringify({ auths: { [tlsName()]: { auth } } }),
+  );
+  const env = { PYCONTAINER_CACHE_DIR: join(work, "tls-build-cache"), DOCKER_CONFIG: dockerDir };
+  const untrusted = await cli(["build", "--context", project, "--base-image", baseRef], env);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stderr, /--ca-file/);
+  assert.ok(!untrusted.stderr.includes(PASSWORD));
+  const trusted = await cli(
+    ["build", "--context", project, "--base-image", baseRef, "--ca-file", ca, "--json"],
+    env,
+  );
+  assert.equal(trusted.code, 0, trusted.stderr);
+  assert.equal(
+    JSON.parse(trusted.stdout).base[0].reference,
+    `127.1:${tlsRegistry.port}/secure/python:base`,
+  );
 });
