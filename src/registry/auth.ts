@@ -139,8 +139,9 @@ export class HostAuth {
         operation,
         status: 401,
         codes: err.codes,
-        hint:
-          `add credentials for ${this.#registry} to ~/.docker/config.json (docker login ${this.#registry})`,
+        hint: `log in: echo "$TOKEN" | pycontainer login ${this.#registry} -u USER ` +
+          `--password-stdin (or docker login ${this.#registry}), or set ` +
+          `PYCONTAINER_REGISTRY_USERNAME/_PASSWORD when pushing`,
       });
     }
     await response.body?.cancel().catch(() => {});
