@@ -166,9 +166,15 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   const images: BuiltImage[] = [];
   const bases: BuildResult["base"] = [];
   const manifests: Descriptor[] = [];
-  for (const platform of plan.platforms) {
+  // Every platform's base is resolved at once (network-bound); dependencies are then installed
+  // platform by platform (a multi-platform --write-lock collects the resolutions in order).
+  const resolved = plan.platforms.map((platform) => {
     emit({ type: "info", message: `resolving ${plan.baseImage} for ${formatPlatform(platform)}` });
-    const base = await resolveBaseImage(plan.baseImage, platform, { client, store, env });
+    return resolveBaseImage(plan.baseImage, platform, { client, store, env });
+  });
+  resolved.forEach((r) => r.catch(() => {})); // awaited in order below
+  for (const [i, platform] of plan.platforms.entries()) {
+    const base = await resolved[i]!;
     bases.push(
       base.manifestDigest
         ? { reference: base.reference, digest: base.manifestDigest }
