@@ -6,10 +6,67 @@
  *
  * @module
  */
-import { cp, readFile } from "node:fs/promises";
+import { after, before } from "node:test";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { main } from "../../cli.ts";
+import { baseLayoutPath } from "./_registry.ts";
+import { runtimeSkipReason } from "./_runtime.ts";
+import {
+  hasRealIndex,
+  type IndexServer,
+  realIndexDir,
+  startIndexServer,
+} from "../python/_index_server.ts";
+
+/**
+ * Why the dependency e2e tests can't run here (not root, no umoci/runc, no wheel fixture), or
+ * undefined when they can.
+ *
+ * @returns The skip reason.
+ */
+export async function depsSkipReason(): Promise<string | undefined> {
+  return await runtimeSkipReason() ??
+    (await hasRealIndex()
+      ? undefined
+      : "no wheel fixture (run tests/fixtures/wheels_index/fetch.sh)");
+}
+
+/** What {@linkcode useDepsFixture} sets up for a test file (filled in by its `before` hook). */
+export interface DepsFixture {
+  /** A temporary directory, removed after the file's tests. */
+  work: string;
+  /** `oci-layout:<cached bookworm base>:bookworm`. */
+  base: string;
+  /** A local package index serving the real wheels. */
+  index: IndexServer;
+}
+
+/**
+ * Registers `before`/`after` hooks that make a temporary work directory and start a local index
+ * over the real wheels (nothing when `skip` is set).
+ *
+ * @param prefix Name prefix of the temporary directory.
+ * @param skip The file's skip reason.
+ * @returns The fixture, usable inside tests.
+ */
+export function useDepsFixture(prefix: string, skip: string | undefined): DepsFixture {
+  const fixture = {} as DepsFixture;
+  before(async () => {
+    if (skip) return;
+    fixture.work = await mkdtemp(join(tmpdir(), prefix));
+    fixture.base = `oci-layout:${baseLayoutPath()}:bookworm`;
+    fixture.index = await startIndexServer({ dirs: [realIndexDir()] });
+  });
+  after(async () => {
+    if (skip) return;
+    await fixture.index?.close();
+    if (fixture.work) await rm(fixture.work, { recursive: true, force: true });
+  });
+  return fixture;
+}
 
 /** The e2e fixture projects. */
 export const E2E = join(import.meta.dirname!, "..", "fixtures", "e2e");

@@ -4,54 +4,35 @@
  * wheels. The detected command must be gunicorn from the venv; the test runs exactly that command
  * (on a free port, so parallel test files don't collide on 8000) and asks it for one page.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runImage, runtimeSkipReason } from "./_runtime.ts";
-import { baseLayoutPath, freePort } from "./_registry.ts";
-import { cli, copyFixture, getWhenUp, imageConfig } from "./_deps.ts";
+import { runImage } from "./_runtime.ts";
+import { freePort } from "./_registry.ts";
 import {
-  hasRealIndex,
-  type IndexServer,
-  realIndexDir,
-  startIndexServer,
-} from "../python/_index_server.ts";
+  cli,
+  copyFixture,
+  depsSkipReason,
+  getWhenUp,
+  imageConfig,
+  useDepsFixture,
+} from "./_deps.ts";
 
-const skip = await runtimeSkipReason() ??
-  (await hasRealIndex()
-    ? undefined
-    : "no wheel fixture (run tests/fixtures/wheels_index/fetch.sh)");
-let work: string;
-let base: string;
-let index: IndexServer;
-
-before(async () => {
-  if (skip) return;
-  work = await mkdtemp(join(tmpdir(), "pycontainer-frameworks-"));
-  base = `oci-layout:${baseLayoutPath()}:bookworm`;
-  index = await startIndexServer({ dirs: [realIndexDir()] });
-});
-
-after(async () => {
-  if (skip) return;
-  await index?.close();
-  await rm(work, { recursive: true, force: true });
-});
+const skip = await depsSkipReason();
+const fx = useDepsFixture("pycontainer-frameworks-", skip);
 
 async function buildAndServe(fixture: string, expectedCmd: string[], message: string) {
-  const dir = await copyFixture(fixture, work);
+  const dir = await copyFixture(fixture, fx.work);
   const r = await cli([
     "build",
     "-C",
     dir,
     "--include-deps",
     "--base-image",
-    base,
+    fx.base,
     "--index-url",
-    index.url,
-  ], { PYCONTAINER_CACHE_DIR: join(work, "cache") });
+    fx.index.url,
+  ], { PYCONTAINER_CACHE_DIR: join(fx.work, "cache") });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^ {2}gunicorn==\d/m);
   const layout = join(dir, "dist", "image");

@@ -5,46 +5,29 @@
  * for `GET /` over HTTP. Also: editing app.py leaves the dependency layer alone, and a file that
  * does not match the lock's hash fails the build without writing anything.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { compareVersions } from "../../src/python/pep440_version.ts";
-import { runImage, runtimeSkipReason } from "./_runtime.ts";
-import { baseLayoutPath } from "./_registry.ts";
-import { cli, copyFixture, getWhenUp, imageConfig, installedDists, layerFiles } from "./_deps.ts";
+import { runImage } from "./_runtime.ts";
+import { realIndexDir, startIndexServer } from "../python/_index_server.ts";
 import {
-  hasRealIndex,
-  type IndexServer,
-  realIndexDir,
-  startIndexServer,
-} from "../python/_index_server.ts";
+  cli,
+  copyFixture,
+  depsSkipReason,
+  getWhenUp,
+  imageConfig,
+  installedDists,
+  layerFiles,
+  useDepsFixture,
+} from "./_deps.ts";
 
-const runSkip = await runtimeSkipReason();
-const skip = runSkip ??
-  (await hasRealIndex()
-    ? undefined
-    : "no wheel fixture (run tests/fixtures/wheels_index/fetch.sh)");
-let work: string;
-let base: string;
-let index: IndexServer;
+const skip = await depsSkipReason();
+const fx = useDepsFixture("pycontainer-deps-", skip);
 
-before(async () => {
-  if (skip) return;
-  work = await mkdtemp(join(tmpdir(), "pycontainer-deps-"));
-  base = `oci-layout:${baseLayoutPath()}:bookworm`;
-  index = await startIndexServer({ dirs: [realIndexDir()] });
-});
-
-after(async () => {
-  if (skip) return;
-  await index?.close();
-  await rm(work, { recursive: true, force: true });
-});
-
-const env = () => ({ PYCONTAINER_CACHE_DIR: join(work, "cache") });
+const env = () => ({ PYCONTAINER_CACHE_DIR: join(fx.work, "cache") });
 
 async function build(dir: string, extra: string[] = []) {
   const r = await cli([
@@ -53,9 +36,9 @@ async function build(dir: string, extra: string[] = []) {
     dir,
     "--include-deps",
     "--base-image",
-    base,
+    fx.base,
     "--index-url",
-    index.url,
+    fx.index.url,
     "--json",
     ...extra,
   ], env());
@@ -82,16 +65,16 @@ test(
   "build --include-deps resolves the FastAPI app and it serves JSON on 8080",
   { skip },
   async () => {
-    const dir = await copyFixture("fastapi_app", work, "fastapi-nolock");
+    const dir = await copyFixture("fastapi_app", fx.work, "fastapi-nolock");
     const r = await cli([
       "build",
       "-C",
       dir,
       "--include-deps",
       "--base-image",
-      base,
+      fx.base,
       "--index-url",
-      index.url,
+      fx.index.url,
     ], env());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /resolved \d+ packages for Python 3\.11/);
@@ -109,7 +92,7 @@ test(
 test("build --write-lock, then the discovered pylock.toml gives identical dependency layers", {
   skip,
 }, async () => {
-  const dir = await copyFixture("fastapi_app", work, "fastapi-lock");
+  const dir = await copyFixture("fastapi_app", fx.work, "fastapi-lock");
   const lockPath = join(dir, "pylock.toml");
   const first = await build(dir, ["--write-lock", "pylock.toml"]);
   const lock = parse(await readFile(lockPath, "utf8")) as {
@@ -122,7 +105,7 @@ test("build --write-lock, then the discovered pylock.toml gives identical depend
   assert.ok(lock.packages.length >= 15, `${lock.packages.length} packages locked`);
   for (const p of lock.packages) {
     const w = p.wheels[0]!;
-    assert.equal(w.hashes.sha256, index.sha256.get(w.name), `${p.name}: locked hash`);
+    assert.equal(w.hashes.sha256, fx.index.sha256.get(w.name), `${p.name}: locked hash`);
   }
   const second = await build(dir);
   assert.deepEqual(depLayers(second), depLayers(first));
@@ -147,11 +130,11 @@ test("build --write-lock, then the discovered pylock.toml gives identical depend
 test("a hashed requirements.txt pinning the older line installs exactly those versions", {
   skip,
 }, async () => {
-  const dir = await copyFixture("fastapi_app", work, "fastapi-old");
+  const dir = await copyFixture("fastapi_app", fx.work, "fastapi-old");
   // fetch.sh pins this line (fastapi 0.110.0 + uvicorn 0.29.0); every other package of the set
   // is the oldest version the fixture holds (starlette 0.36.x is the one fastapi 0.110 needs).
   const fixtureVersions = (name: string) =>
-    [...index.sha256.keys()]
+    [...fx.index.sha256.keys()]
       .map((f) => f.split("-"))
       .filter(([n]) => n!.toLowerCase().replace(/[-_.]+/g, "-") === name)
       .map(([, v]) => v!)
@@ -181,7 +164,7 @@ test("a hashed requirements.txt pinning the older line installs exactly those ve
   assert.notEqual(pins.starlette, fixtureVersions("starlette").at(-1), "an older starlette");
   const lines: string[] = [];
   for (const [name, version] of Object.entries(pins)) {
-    const files = [...index.sha256].filter(([f]) => {
+    const files = [...fx.index.sha256].filter(([f]) => {
       const [n, v] = f.split("-");
       return n!.toLowerCase().replace(/[-_.]+/g, "-") === name && v === version;
     });
@@ -199,7 +182,7 @@ test("a hashed requirements.txt pinning the older line installs exactly those ve
 });
 
 test("editing app.py changes only the app layer", { skip }, async () => {
-  const dir = await copyFixture("fastapi_app", work, "fastapi-edit");
+  const dir = await copyFixture("fastapi_app", fx.work, "fastapi-edit");
   const first = await build(dir);
   const app = join(dir, "app.py");
   await writeFile(app, (await readFile(app, "utf8")).replace("Hello from", "Hi from"));
@@ -213,25 +196,25 @@ test("editing app.py changes only the app layer", { skip }, async () => {
 test("a wheel that does not match the lock's sha256 fails the build and writes nothing", {
   skip,
 }, async () => {
-  const dir = await copyFixture("fastapi_app", work, "fastapi-tamper");
-  await build(dir, ["--write-lock", "pylock.toml", "--output", join(work, "tamper-first")]);
+  const dir = await copyFixture("fastapi_app", fx.work, "fastapi-tamper");
+  await build(dir, ["--write-lock", "pylock.toml", "--output", join(fx.work, "tamper-first")]);
   const lock = await readFile(join(dir, "pylock.toml"), "utf8");
   const uvloop = /name = "(uvloop-[^"]+\.whl)"/.exec(lock)![1]!;
   const tampered = await startIndexServer({ dirs: [realIndexDir()], corrupt: [uvloop] });
   try {
     // The lock points at the first index; point it at the tampering one.
-    await writeFile(join(dir, "pylock.toml"), lock.replaceAll(index.origin, tampered.origin));
-    const out = join(work, "tamper-out");
+    await writeFile(join(dir, "pylock.toml"), lock.replaceAll(fx.index.origin, tampered.origin));
+    const out = join(fx.work, "tamper-out");
     const r = await cli([
       "build",
       "-C",
       dir,
       "--include-deps",
       "--base-image",
-      base,
+      fx.base,
       "--output",
       out,
-    ], { PYCONTAINER_CACHE_DIR: join(work, "cache-tamper") });
+    ], { PYCONTAINER_CACHE_DIR: join(fx.work, "cache-tamper") });
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
