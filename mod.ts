@@ -19,11 +19,20 @@
  * await build({ context: "myapp", onEvent: (e) => e.type === "info" && console.error(e.message) });
  * ```
  *
- * @example Push the built layout to a registry, with the user's usual credentials
+ * @example Build, then push to the registries in the tags with the user's usual credentials
  * ```ts ignore
- * import { ImageBuilder } from "@x/pycontainer";
- * const result = await new ImageBuilder({ tags: ["ghcr.io/acme/api:1.4.2"] }).build();
- * // or from the CLI: pycontainer build --tag ghcr.io/acme/api:1.4.2 --push
+ * import {
+ *   credentialChain,
+ *   ImageBuilder,
+ *   pushImage,
+ *   readOciLayout,
+ *   RegistryClient,
+ * } from "@x/pycontainer";
+ * const built = await new ImageBuilder({ tags: ["ghcr.io/acme/api:1.4.2"] }).build();
+ * const layout = await readOciLayout(built.output!);
+ * const client = new RegistryClient({ credentials: credentialChain() });
+ * const pushed = await pushImage(layout.blobs, layout.resolve("1.4.2"), built.tags, { client });
+ * console.log(pushed.repositories.map((r) => r.reference)); // the CLI: build --push
  * ```
  *
  * Run as a program (`deno run -A jsr:@x/pycontainer build`), this module runs the CLI.
@@ -43,6 +52,9 @@ export type { BuildConfig, BuildOptions, RegistryOptions } from "./src/config/ty
 export { pushImage } from "./src/registry/push.ts";
 export type { PushOptions, PushResult } from "./src/registry/push.ts";
 export { credentialChain } from "./src/registry/credential_chain.ts";
+export { RegistryClient } from "./src/registry/client.ts";
+export type { RegistryClientOptions } from "./src/registry/client.ts";
+export { readOciLayout } from "./src/store/layout_reader.ts";
 export { PycontainerError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
 export { main } from "./cli.ts";
