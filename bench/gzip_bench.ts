@@ -20,18 +20,17 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { existsSync, readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pako from "pako";
 import { _createGzipStreamAtLevel, createGzipStream, GZIP_LEVEL } from "../src/runtime/gzip.ts";
 import { deflateThreads, setDeflateThreads } from "../src/runtime/_deflate_pool.ts";
+import { makeTree } from "./_tree.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
@@ -139,28 +138,6 @@ function ours(name: string, threads: number | undefined, level = GZIP_LEVEL): Co
       return throughStream(data, () => _createGzipStreamAtLevel(level));
     },
   };
-}
-
-/** Writes the site-packages-like tree of bench/run.ts and returns its size in bytes. */
-async function makeTree(dir: string, mb: number): Promise<number> {
-  let total = 0;
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  const source = (await readFile(join(root, "src", "build", "build.ts"), "utf8")).repeat(2);
-  for (let pkg = 0; total < mb * 1_000_000; pkg++) {
-    const pdir = join(dir, `pkg${pkg}`, "sub");
-    await mkdir(pdir, { recursive: true });
-    for (let f = 0; f < 40; f++) {
-      const text = source.slice(0, 2000 + Math.floor(rand() * 12000));
-      await writeFile(join(pdir, `mod${f}.py`), text);
-      total += text.length;
-    }
-    const bin = new Uint8Array(400_000 + Math.floor(rand() * 800_000));
-    for (let i = 0; i < bin.length; i++) bin[i] = i % 7 === 0 ? Math.floor(rand() * 256) : i % 251;
-    await writeFile(join(dir, `pkg${pkg}`, `_native.so`), bin);
-    total += bin.length;
-  }
-  return total;
 }
 
 function tarOf(args: string[], out: string, limit: number): void {

@@ -35,6 +35,7 @@ import { build } from "../src/build/build.ts";
 import { collectAppFiles } from "../src/project/app_files.ts";
 import { writeLayer } from "../src/layer/tar_writer.ts";
 import { hasRealIndex, realIndexDir, startIndexServer } from "../tests/python/_index_server.ts";
+import { makeTree } from "./_tree.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
@@ -199,7 +200,7 @@ try {
 
   // 4. Layer throughput on a ~100 MB tree.
   const tree = join(work, "tree");
-  const mb = await makeTree(tree, 100);
+  const mb = Math.round(await makeTree(tree, 100) / 1_000_000);
   const gnu = await timeN(
     () => timeCommand("bash", ["-c", `tar -C ${tree} -cf - . | gzip -6 | sha256sum >/dev/null`]),
     3,
@@ -395,26 +396,4 @@ async function makeBigProject(dir: string): Promise<string> {
     total += (await stat(file)).size;
   }
   return (total / 2 ** 30).toFixed(2);
-}
-
-/** Writes a site-packages-like tree: many small .py files and some larger binary-ish ones. */
-async function makeTree(dir: string, megabytes: number): Promise<number> {
-  let total = 0;
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-  const source = (await readFile(join(root, "src", "build", "build.ts"), "utf8")).repeat(2);
-  for (let pkg = 0; total < megabytes * 1_000_000; pkg++) {
-    const pdir = join(dir, `pkg${pkg}`, "sub");
-    await mkdir(pdir, { recursive: true });
-    for (let f = 0; f < 40; f++) {
-      const text = source.slice(0, 2000 + Math.floor(rand() * 12000));
-      await writeFile(join(pdir, `mod${f}.py`), text);
-      total += text.length;
-    }
-    const bin = new Uint8Array(400_000 + Math.floor(rand() * 800_000));
-    for (let i = 0; i < bin.length; i++) bin[i] = i % 7 === 0 ? Math.floor(rand() * 256) : i % 251;
-    await writeFile(join(dir, `pkg${pkg}`, `_native.so`), bin);
-    total += bin.length;
-  }
-  return Math.round(total / 1_000_000);
 }

@@ -14,6 +14,7 @@ import { parseKeyValue } from "../config/key_value.ts";
 import { shellSplit } from "../project/shell_split.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import { type FlagTable, listFlag, type ParsedFlags, parseFlags, stringFlag } from "./args.ts";
+import { REGISTRY_TLS_FLAGS } from "./registry_flags.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { formatBytes } from "./format.ts";
 import { PUSH_AUTH_FLAGS, pushLayoutWithFlags, resultJson as pushJson } from "./push_command.ts";
@@ -120,17 +121,7 @@ const FLAGS: FlagTable = {
     value: "HOST[:PORT]",
     help: "Pull Docker Hub images from this mirror (env: PYCONTAINER_REGISTRY_MIRROR)",
   },
-  "insecure-registry": {
-    type: "string",
-    multiple: true,
-    value: "HOST[:PORT]",
-    help: "Use plain HTTP for this registry (loopback registries always do)",
-  },
-  "ca-file": {
-    type: "string",
-    value: "PEM",
-    help: "Also trust this CA for registry HTTPS, pulls and --push (env: PYCONTAINER_CA_FILE)",
-  },
+  ...REGISTRY_TLS_FLAGS,
   "cache-dir": {
     type: "string",
     value: "DIR",

@@ -13,6 +13,7 @@ import { PycontainerError, usageError } from "../errors.ts";
 import { parseReference } from "../oci/reference.ts";
 import { removeLogin, saveLogin } from "../registry/docker_config_write.ts";
 import type { FlagTable } from "./args.ts";
+import { REGISTRY_TLS_FLAGS } from "./registry_flags.ts";
 import { parseFlags, stringFlag } from "./args.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { makeRegistryClient } from "./push_command.ts";
@@ -20,17 +21,7 @@ import { makeRegistryClient } from "./push_command.ts";
 const LOGIN_FLAGS: FlagTable = {
   username: { type: "string", short: "u", value: "USER", help: "User name" },
   "password-stdin": { type: "boolean", help: "Read the password or token from standard input" },
-  "ca-file": {
-    type: "string",
-    value: "PEM",
-    help: "Also trust this CA for registry HTTPS (env: PYCONTAINER_CA_FILE)",
-  },
-  "insecure-registry": {
-    type: "string",
-    multiple: true,
-    value: "HOST[:PORT]",
-    help: "Use plain HTTP for this registry (loopback registries always do)",
-  },
+  ...REGISTRY_TLS_FLAGS,
   verbose: { type: "boolean", short: "v", help: "Show the requests made" },
 };
 

@@ -22,6 +22,7 @@ import { parseReference } from "../oci/reference.ts";
 import { type BlobSource, chainBlobSources, readBlob } from "../store/blob_source.ts";
 import { BASE_NAME_ANNOTATION } from "../registry/push.ts";
 import { type FlagTable, listFlag, type ParsedFlags, parseFlags, stringFlag } from "./args.ts";
+import { REGISTRY_TLS_FLAGS } from "./registry_flags.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { readPasswordStdin } from "./login_command.ts";
 
@@ -42,17 +43,7 @@ const FLAGS: FlagTable = {
     help: "Which image of the layout (its ref name), when it holds several",
   },
   ...PUSH_AUTH_FLAGS,
-  "ca-file": {
-    type: "string",
-    value: "PEM",
-    help: "Also trust this CA for registry HTTPS (env: PYCONTAINER_CA_FILE)",
-  },
-  "insecure-registry": {
-    type: "string",
-    multiple: true,
-    value: "HOST[:PORT]",
-    help: "Use plain HTTP for this registry (loopback registries always do)",
-  },
+  ...REGISTRY_TLS_FLAGS,
   "chunk-size": {
     type: "string",
     value: "BYTES",
