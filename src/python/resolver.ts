@@ -334,16 +334,16 @@ class _Resolver {
     const env = this.#o.target.markerEnv;
     const extras = ["", ...criterion.extras];
     const added = new Set(pin.added);
-    const todo: Requirement[] = [];
+    const newDeps: Requirement[] = [];
     pin.deps.forEach((dep, i) => {
       if (!added.has(i) && requirementApplies(dep, env, extras)) {
         added.add(i);
-        todo.push(dep);
+        newDeps.push(dep);
       }
     });
     state.pins.set(name, { ...pin, added });
     const via = criterion.constraints[0]?.path ?? [];
-    for (const dep of todo) {
+    for (const dep of newDeps) {
       if (dep.normalizedName === name) {
         // A self-reference (`pkg[a]` requiring `pkg[b]`) only adds extras.
         const selfExtras = new Set(state.criteria.get(name)!.extras);
