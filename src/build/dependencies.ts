@@ -17,6 +17,10 @@
  *    {@linkcode MAX_OWN_LAYERS}) so a change to a small dependency doesn't re-push a huge one.
  * 4. **The project itself**: see `project_install.ts`.
  *
+ * Start-up: an app-only rebuild reads the lock and finds the installed set in the layer cache,
+ * so the modules needed only on a miss (index client, resolver, wheel download and install,
+ * sdist builds, lock writing) are imported where they are used, not when the build starts.
+ *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
@@ -25,20 +29,16 @@ import type { LayerEntry } from "../layer/entry.ts";
 import { PycontainerError } from "../errors.ts";
 import { findLockFile, readLockFile } from "../python/locks/find_lock_file.ts";
 import { describeTarget, selectForTarget } from "../python/locks/select.ts";
-import { IndexClient } from "../python/index_client.ts";
-import { resolve as resolveRequirements } from "../python/resolver.ts";
 import type { Resolution } from "../python/resolver_types.ts";
 import type { TargetEnvironment } from "../python/target_env.ts";
-import { downloadWheels, type WheelDownload } from "../python/wheel_cache.ts";
-import { installWheel, type WheelInstall } from "../python/wheel_install.ts";
-import { venvEntries } from "../python/venv.ts";
-import { mergeInstalls } from "../python/install_merge.ts";
+import type { WheelDownload } from "../python/wheel_cache.ts";
+import type { WheelInstall } from "../python/wheel_install.ts";
 import { normalizeName } from "../python/names.ts";
-import { DependencyIndex } from "./dependency_index.ts";
+import type { DependencyIndex } from "./dependency_index.ts";
 import { lockedWheel } from "./locked_wheel.ts";
 import type { BuildEventSink } from "./events.ts";
 import { projectRequirements } from "./project_requirements.ts";
-import { type LockedTarget, writeLockFile } from "./write_lock.ts";
+import type { LockedTarget } from "./write_lock.ts";
 export { projectInstallEntries } from "./project_install.ts";
 
 /** Wheels installing more than this many bytes get their own layer. */
@@ -94,41 +94,64 @@ export interface DependencyContext {
   options?: DependencyOptions;
 }
 
-const _sources = new WeakMap<DependencyContext, DependencyIndex>();
+const _sources = new WeakMap<DependencyContext, Promise<DependencyIndex>>();
 
 /**
- * The package source of a build (indexes + find-links + sdist builds), one per context.
+ * The package source of a build (indexes + find-links + sdist builds), one per context. Its
+ * modules (index client, sdist builds) are imported on the first call.
  *
  * @param ctx The dependency context.
  * @returns The source, created on first use.
  *
  * @example
  * ```ts ignore
- * const files = await dependencySource(ctx).projectFiles("flask");
+ * const files = await (await dependencySource(ctx)).projectFiles("flask");
  * ```
  */
-export function dependencySource(ctx: DependencyContext): DependencyIndex {
+export function dependencySource(ctx: DependencyContext): Promise<DependencyIndex> {
   let source = _sources.get(ctx);
   if (source === undefined) {
-    const o = ctx.options ?? {};
-    const index = new IndexClient({
-      tool: ctx.pyproject.tool,
-      env: ctx.env,
-      ...(o.indexUrl === undefined ? {} : { indexUrl: o.indexUrl }),
-      ...(o.extraIndexUrls === undefined ? {} : { extraIndexUrls: o.extraIndexUrls }),
-    });
-    source = new DependencyIndex({
-      index,
-      findLinks: (o.findLinks ?? []).map((d) => _inProject(ctx, d)),
-      tags: ctx.target.tags,
-      targetName: _targetName(ctx),
-      cacheDir: ctx.cacheDir,
-      env: ctx.env,
-      emit: ctx.emit,
-    });
+    source = _newSource(ctx);
     _sources.set(ctx, source);
   }
   return source;
+}
+
+async function _newSource(ctx: DependencyContext): Promise<DependencyIndex> {
+  const [{ IndexClient }, { DependencyIndex }] = await Promise.all([
+    import("../python/index_client.ts"),
+    import("./dependency_index.ts"),
+  ]);
+  const o = ctx.options ?? {};
+  const index = new IndexClient({
+    tool: ctx.pyproject.tool,
+    env: ctx.env,
+    ...(o.indexUrl === undefined ? {} : { indexUrl: o.indexUrl }),
+    ...(o.extraIndexUrls === undefined ? {} : { extraIndexUrls: o.extraIndexUrls }),
+  });
+  return new DependencyIndex({
+    index,
+    findLinks: (o.findLinks ?? []).map((d) => _inProject(ctx, d)),
+    tags: ctx.target.tags,
+    targetName: _targetName(ctx),
+    cacheDir: ctx.cacheDir,
+    env: ctx.env,
+    emit: ctx.emit,
+  });
+}
+
+/**
+ * What `lockedWheel` reads of its source (the target's tags, a project's files, an sdist
+ * build), standing in for the real source until one of the two methods is called: a lock that
+ * names every file's URL and hash never loads the index client.
+ */
+function _lazySource(ctx: DependencyContext): DependencyIndex {
+  const lazy: Pick<DependencyIndex, "tags" | "projectFiles" | "buildSdist"> = {
+    tags: ctx.target.tags,
+    projectFiles: async (project) => await (await dependencySource(ctx)).projectFiles(project),
+    buildSdist: async (sdist) => await (await dependencySource(ctx)).buildSdist(sdist),
+  };
+  return lazy as DependencyIndex;
 }
 
 function _inProject(ctx: DependencyContext, path: string): string {
@@ -154,7 +177,6 @@ function _targetName(ctx: DependencyContext): string {
  */
 export async function chooseDependencies(ctx: DependencyContext): Promise<DependencySet> {
   const o = ctx.options ?? {};
-  const source = dependencySource(ctx);
   let found = await findLockFile(
     ctx.context,
     o.lockFile === undefined ? {} : { prefer: _inProject(ctx, o.lockFile) },
@@ -189,6 +211,7 @@ export async function chooseDependencies(ctx: DependencyContext): Promise<Depend
       allowSdist: true,
     }).filter((s) => normalizeName(s.package.name) !== projectName);
     const wheels: WheelDownload[] = [];
+    const source = _lazySource(ctx);
     for (const s of chosen) {
       wheels.push(await lockedWheel(s.package, s.wheel, s.sdist, source, found.path));
     }
@@ -214,6 +237,7 @@ export async function chooseDependencies(ctx: DependencyContext): Promise<Depend
       ...(o.lockedTargets ?? []),
       { resolution, markerEnv: ctx.target.markerEnv },
     ];
+    const { writeLockFile } = await import("./write_lock.ts");
     const n = await writeLockFile(path, targets, {
       requiresPython: ctx.pyproject.requiresPython,
       extras: o.extras ?? [],
@@ -242,6 +266,7 @@ async function resolved(
   from: string,
 ): Promise<{ wheels: WheelDownload[]; resolution?: Resolution }> {
   if (requirements.length === 0) return { wheels: [] };
+  const { resolve: resolveRequirements } = await import("../python/resolver.ts");
   const resolution = await resolveRequirements({
     requirements,
     target: {
@@ -249,7 +274,7 @@ async function resolved(
       tags: ctx.target.tags,
       pythonFullVersion: ctx.target.pythonFullVersion,
     },
-    index: dependencySource(ctx),
+    index: await dependencySource(ctx),
     source: from,
   });
   reportResolution(resolution, ctx);
@@ -332,7 +357,14 @@ export async function installDependencies(
   ctx: DependencyContext,
   venvDir: string,
 ): Promise<DependencyLayer[]> {
-  const source = dependencySource(ctx);
+  const [source, { downloadWheels }, { installWheel }, { venvEntries }, { mergeInstalls }] =
+    await Promise.all([
+      dependencySource(ctx),
+      import("../python/wheel_cache.ts"),
+      import("../python/wheel_install.ts"),
+      import("../python/venv.ts"),
+      import("../python/install_merge.ts"),
+    ]);
   const cached = await downloadWheels(deps.wheels, {
     cacheDir: ctx.cacheDir,
     open: (url) => source.openUrl(url),

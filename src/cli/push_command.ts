@@ -6,25 +6,25 @@
  * the progress output (live lines on a terminal, plain lines in CI, nothing with `--quiet`,
  * JSON lines with `--json`).
  *
+ * `build` imports this module for `--push`, so the push machinery (credential chain, progress,
+ * uploads) is imported only when a push actually runs: a build that doesn't push doesn't pay
+ * for loading it.
+ *
  * @module
  */
 import { resolve } from "node:path";
 import { PycontainerError, usageError } from "../errors.ts";
 import { RegistryClient, type RegistryEvent } from "../registry/client.ts";
-import { credentialChain } from "../registry/credential_chain.ts";
-import { progressMode, PushProgress } from "../registry/progress.ts";
-import { groupByRepository, pushImage, type PushResult } from "../registry/push.ts";
+import type { pushImage, PushResult } from "../registry/push.ts";
 import { caFetch, readCaFile } from "../registry/tls_fetch.ts";
 import { readOciLayout, REF_NAME_ANNOTATION } from "../store/layout_reader.ts";
 import type { Descriptor } from "../oci/types.ts";
 import { parseManifest } from "../oci/manifest.ts";
 import { parseReference } from "../oci/reference.ts";
 import { type BlobSource, chainBlobSources, readBlob } from "../store/blob_source.ts";
-import { BASE_NAME_ANNOTATION } from "../registry/push.ts";
 import { type FlagTable, listFlag, type ParsedFlags, parseFlags, stringFlag } from "./args.ts";
 import { REGISTRY_TLS_FLAGS } from "./registry_flags.ts";
 import type { CliIo, Subcommand } from "./io.ts";
-import { readPasswordStdin } from "./login_command.ts";
 
 /** Flags shared by `push` and `build --push`. */
 export const PUSH_AUTH_FLAGS: FlagTable = {
@@ -124,6 +124,7 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
         "e.g. --username acme --password-stdin",
       );
     }
+    const { readPasswordStdin } = await import("./login_command.ts");
     password = await readPasswordStdin(io);
   } else if (username !== undefined) {
     throw usageError(
@@ -131,6 +132,10 @@ export async function pushLayoutWithFlags(request: PushWithFlagsRequest): Promis
       `e.g. echo "$TOKEN" | pycontainer ... --username ${username} --password-stdin`,
     );
   }
+  const [{ groupByRepository, pushImage }, { progressMode, PushProgress }] = await Promise.all([
+    import("../registry/push.ts"),
+    import("../registry/progress.ts"),
+  ]);
   const groups = groupByRepository(request.tags);
   const progress = new PushProgress(
     progressMode(
@@ -191,6 +196,7 @@ export async function baseRegistrySource(
     open: () => Promise.reject(new Error("no base")),
   };
   if (!(await local.has(root))) return none;
+  const { BASE_NAME_ANNOTATION } = await import("../registry/push.ts");
   const doc = parseManifest(
     await readBlob(local, root, `manifest ${root.digest}`),
     root.digest,
@@ -248,6 +254,7 @@ export async function makeRegistryClient(options: MakeClientOptions): Promise<Re
   const caFile = stringFlag(values, "ca-file") ?? (io.env.PYCONTAINER_CA_FILE || undefined);
   const insecure = listFlag(values, "insecure-registry", true) ?? [];
   const verbose = values.verbose === true;
+  const { credentialChain } = await import("../registry/credential_chain.ts");
   const credentials = credentialChain({
     env: io.env,
     pushRegistries: options.pushRegistries,

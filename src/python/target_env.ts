@@ -25,7 +25,7 @@ import type { Platform } from "../oci/types.ts";
 import type { BaseImage } from "../registry/base_image.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { BlobStore } from "../store/blob_store.ts";
-import { type CheckedOverrides, detectTargetFacts, type TargetFacts } from "./_target_detect.ts";
+import type { CheckedOverrides, TargetFacts } from "./_target_detect.ts";
 import { type MarkerEnvironment, markerEnvironmentFor } from "./marker_environment.ts";
 import { compatibleTags, type Libc } from "./tags.ts";
 
@@ -145,6 +145,8 @@ export async function detectTargetEnvironment(
     const hit = await _readCache(file, base.manifestDigest);
     if (hit !== undefined) return { ...targetEnvironmentFrom(hit, wanted), cached: true };
   }
+  // Scanning the base's layers is needed once per base; its modules load only then.
+  const { detectTargetFacts } = await import("./_target_detect.ts");
   const { layersRead: _, ...facts } = await detectTargetFacts(base, overrides);
   if (file !== undefined) await _writeCache(file, base, wanted, facts);
   return { ...targetEnvironmentFrom(facts, wanted), cached: false };

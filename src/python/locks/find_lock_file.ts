@@ -6,17 +6,18 @@
  * (`pylock.<name>.toml`) and other requirements files are used only when configured, since a
  * project may keep several for different purposes.
  *
+ * Only the reader of the format found is imported (a build reads one lock; the others' parsers
+ * would only add start-up time).
+ *
  * @module
  */
 
 import { stat } from "node:fs/promises";
 import { basename, isAbsolute, join } from "node:path";
 import { PycontainerError } from "../../errors.ts";
-import { readPoetryLock } from "./poetry_lock.ts";
-import { readPylock } from "./pylock.ts";
-import { readRequirementsTxt, type RequirementsOptions } from "./requirements_txt.ts";
+import type { RequirementsOptions } from "./requirements_txt.ts";
 import type { LockedSet, LockKind } from "./types.ts";
-import { readUvLock, type UvLockOptions } from "./uv_lock.ts";
+import type { UvLockOptions } from "./uv_lock.ts";
 
 /** The default search order. */
 export const LOCK_FILE_ORDER: readonly LockKind[] = [
@@ -136,18 +137,18 @@ export interface ReadLockOptions extends UvLockOptions, RequirementsOptions {}
  * if (found) console.log((await readLockFile(found)).packages.length);
  * ```
  */
-export function readLockFile(
+export async function readLockFile(
   found: FoundLockFile,
   options: ReadLockOptions = {},
 ): Promise<LockedSet> {
   switch (found.kind) {
     case "uv.lock":
-      return readUvLock(found.path, options);
+      return await (await import("./uv_lock.ts")).readUvLock(found.path, options);
     case "pylock.toml":
-      return readPylock(found.path);
+      return await (await import("./pylock.ts")).readPylock(found.path);
     case "poetry.lock":
-      return readPoetryLock(found.path);
+      return await (await import("./poetry_lock.ts")).readPoetryLock(found.path);
     case "requirements.txt":
-      return readRequirementsTxt(found.path, options);
+      return await (await import("./requirements_txt.ts")).readRequirementsTxt(found.path, options);
   }
 }
