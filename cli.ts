@@ -15,21 +15,44 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PycontainerError } from "./src/errors.ts";
-import { buildCommand } from "./src/cli/build_command.ts";
-import { loginCommand, logoutCommand } from "./src/cli/login_command.ts";
-import { pushCommand } from "./src/cli/push_command.ts";
-import { cacheCommand } from "./src/cli/cache_command.ts";
-import { formatFlagHelp } from "./src/cli/args.ts";
 import type { CliIo, Subcommand } from "./src/cli/io.ts";
-import { closestMatch } from "./src/config/did_you_mean.ts";
 import { VERSION } from "./src/version.ts";
 
-const COMMANDS: Record<string, Subcommand> = {
-  build: buildCommand,
-  cache: cacheCommand,
-  push: pushCommand,
-  login: loginCommand,
-  logout: logoutCommand,
+/** A subcommand as `--help` lists it, and how to load the module that runs it. */
+interface CommandEntry {
+  /** One line for `pycontainer --help` (the same as the loaded {@linkcode Subcommand}'s). */
+  summary: string;
+  /** Imports the subcommand's module (only when that subcommand runs or shows its help). */
+  load: () => Promise<Subcommand>;
+}
+
+/**
+ * The subcommands. Each module is imported only when its subcommand runs, so `--version` and
+ * `--help` load none of the build graph and `build` does not load `cache` (start-up time: each
+ * module costs loading and evaluation before any work). A test keeps these summaries equal to
+ * the modules' own.
+ */
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  build: {
+    summary: "Build an OCI image from a Python project",
+    load: async () => (await import("./src/cli/build_command.ts")).buildCommand,
+  },
+  cache: {
+    summary: "Show, prune or clear the build cache",
+    load: async () => (await import("./src/cli/cache_command.ts")).cacheCommand,
+  },
+  push: {
+    summary: "Push an image from an OCI layout to a registry",
+    load: async () => (await import("./src/cli/push_command.ts")).pushCommand,
+  },
+  login: {
+    summary: "Check and store registry credentials in Docker's config.json",
+    load: async () => (await import("./src/cli/login_command.ts")).loginCommand,
+  },
+  logout: {
+    summary: "Remove stored registry credentials",
+    load: async () => (await import("./src/cli/login_command.ts")).logoutCommand,
+  },
 };
 
 function mainHelp(): string {
@@ -77,8 +100,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stdout(VERSION);
       return 0;
     }
-    const command = COMMANDS[first];
-    if (!command) {
+    const entry = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+    if (!entry) {
+      const { closestMatch } = await import("./src/config/did_you_mean.ts");
       const guess = closestMatch(first, Object.keys(COMMANDS));
       throw new PycontainerError(`unknown command "${first}"`, {
         hint: guess
@@ -87,7 +111,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         exitCode: 2,
       });
     }
+    const command = await entry.load();
     if (rest.includes("--help") || rest.includes("-h")) {
+      const { formatFlagHelp } = await import("./src/cli/args.ts");
       io.stdout(
         `${command.usage}\n\n${command.summary}\n\nFlags:\n${formatFlagHelp(command.flags)}`,
       );
