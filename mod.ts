@@ -21,18 +21,21 @@
  *
  * @example Build, then push to the registries in the tags with the user's usual credentials
  * ```ts ignore
- * import {
- *   credentialChain,
- *   ImageBuilder,
- *   pushImage,
- *   readOciLayout,
- *   RegistryClient,
- * } from "@x/pycontainer";
- * const built = await new ImageBuilder({ tags: ["ghcr.io/acme/api:1.4.2"] }).build();
- * const layout = await readOciLayout(built.output!);
+ * import { credentialChain, ImageBuilder, pushImage, RegistryClient } from "@x/pycontainer";
+ * // registryOnly: no local OCI layout, and cached layers the registry already has are never rebuilt.
+ * const built = await new ImageBuilder({ tags: ["ghcr.io/acme/api:1.4.2"], registryOnly: true })
+ *   .build();
  * const client = new RegistryClient({ credentials: credentialChain() });
- * const pushed = await pushImage(layout.blobs, layout.resolve("1.4.2"), built.tags, { client });
+ * const pushed = await pushImage(built.blobs, built.descriptor, built.tags, { client });
  * console.log(pushed.repositories.map((r) => r.reference)); // the CLI: build --push
+ * ```
+ *
+ * @example Push an OCI layout written earlier
+ * ```ts ignore
+ * import { credentialChain, pushImage, readOciLayout, RegistryClient } from "@x/pycontainer";
+ * const layout = await readOciLayout("dist/image");
+ * const client = new RegistryClient({ credentials: credentialChain() });
+ * await pushImage(layout.blobs, layout.resolve("latest"), ["ghcr.io/acme/api:latest"], { client });
  * ```
  *
  * Run as a program (`deno run -A jsr:@x/pycontainer build`), this module runs the CLI.

@@ -13,7 +13,8 @@ import { join, resolve } from "node:path";
 import { FileDigests } from "../cache/file_digests.ts";
 import { autoEvict } from "../cache/auto_evict.ts";
 import { cacheLimit } from "../cache/size_limit.ts";
-import { cachedLayer } from "./cached_layer.ts";
+import { cachedLayer, type LayerContext } from "./cached_layer.ts";
+import { DeferredBlobs } from "./deferred_blobs.ts";
 import { dependencyLayersFor } from "./dependency_layers.ts";
 import { sha256Hex } from "../runtime/sha256.ts";
 import { loadFileConfig } from "../config/load_file_config.ts";
@@ -60,6 +61,13 @@ export interface BuildRequest {
   origin?: "cli" | "api";
   /** A PEM CA bundle to trust for registry HTTPS (default: `PYCONTAINER_CA_FILE`). */
   caFile?: string;
+  /**
+   * The image is for a registry (`build --push`): no OCI layout is written unless an output
+   * directory is configured (flag, file or API), and a layer the cache knows whose blob is gone
+   * is not rebuilt unless a consumer of {@linkcode BuildResult.blobs} opens it — a push asks the
+   * registry first, so a layer the registry already has is never materialised (ko's KOCACHE).
+   */
+  registryOnly?: boolean;
 }
 
 /** One layer of a built image. */
@@ -94,9 +102,16 @@ export interface BuildResult {
   digest: string;
   /** The media type of {@linkcode BuildResult.digest}. */
   mediaType: string;
+  /** The descriptor tags point at (digest, media type, size). */
+  descriptor: Descriptor;
+  /**
+   * Every blob of the image: configs and manifests, new layers (deferred ones are built when
+   * opened), base layers (fetched from the base image's registry when opened). Push from here.
+   */
+  blobs: BlobSource;
   /** Full references the image was tagged with. */
   tags: string[];
-  /** Output OCI layout directory (absent for a dry run). */
+  /** Output OCI layout directory (absent for a dry run, and for a registry-only build without one). */
   output?: string;
   /** Base image as resolved: `reference@digest` per platform. */
   base: { reference: string; digest?: string }[];
@@ -138,7 +153,16 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   emit({ type: "detail", message: plan.python.reason });
   emit({ type: "detail", message: plan.commandReason });
   if (request.dryRun) {
-    return { digest: "", mediaType: "", tags: plan.tags, base: [], images: [], plan };
+    return {
+      digest: "",
+      mediaType: "",
+      descriptor: { digest: "", mediaType: "", size: 0 },
+      blobs: memoryBlobSource([]),
+      tags: plan.tags,
+      base: [],
+      images: [],
+      plan,
+    };
   }
 
   cacheLimit(undefined, env); // a bad PYCONTAINER_CACHE_MAX_SIZE fails before any work
@@ -146,12 +170,22 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   const files = await FileDigests.load(
     join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
   );
+  const writeLayout = request.registryOnly !== true ||
+    (config.sources["build.output"] ?? "default") !== "default";
+  const deferred = writeLayout ? undefined : new DeferredBlobs(store);
+  const layerCtx: LayerContext = {
+    store,
+    files,
+    epoch: plan.epoch,
+    emit,
+    ...(deferred ? { deferred } : {}),
+  };
   // The app layer is built while the base images are resolved and the dependencies installed.
-  const appLayerBuild = cachedLayer(store, files, plan.epoch, {
+  const appLayerBuild = cachedLayer(layerCtx, {
     name: "app files",
     kind: "app",
     entries: plan.appEntries,
-  }, emit);
+  });
   appLayerBuild.catch(() => {}); // awaited below; this only avoids an unhandled rejection
   const memory: Uint8Array[] = [];
   const baseSources: BlobSource[] = [];
@@ -189,7 +223,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
         base,
         platform,
         store,
-        files,
+        layers: layerCtx,
         env,
         emit,
         config,
@@ -202,18 +236,28 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   }
   await files.save();
   const top = manifests.length === 1 ? manifests[0]! : indexFor(manifests, plan, memory);
-  emit({ type: "info", message: `writing ${plan.output}` });
-  await writeOciLayout(plan.output, {
-    manifests: [...new Set(plan.tags.map(layoutTag))].map((tag) => ({ descriptor: top, tag })),
-    // Base sources before the store: they re-download a damaged cached base layer.
-    blobs: chainBlobSources(memoryBlobSource(memory), ...baseSources, store),
-  });
+  // Base sources before the store: they re-download a damaged cached base layer.
+  const blobs = chainBlobSources(
+    memoryBlobSource(memory),
+    ...baseSources,
+    store,
+    ...(deferred ? [deferred] : []),
+  );
+  if (writeLayout) {
+    emit({ type: "info", message: `writing ${plan.output}` });
+    await writeOciLayout(plan.output, {
+      manifests: [...new Set(plan.tags.map(layoutTag))].map((tag) => ({ descriptor: top, tag })),
+      blobs,
+    });
+  }
   await autoEvict(store.root, { maxBytes: cacheLimit(undefined, env).maxBytes });
   return {
     digest: top.digest,
     mediaType: top.mediaType,
+    descriptor: top,
+    blobs,
     tags: plan.tags,
-    output: plan.output,
+    ...(writeLayout ? { output: plan.output } : {}),
     base: bases,
     images,
     plan,

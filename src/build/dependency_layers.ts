@@ -6,9 +6,7 @@
  *
  * @module
  */
-import type { FileDigests } from "../cache/file_digests.ts";
 import { LayerCache } from "../cache/layer_cache.ts";
-import { MediaType } from "../oci/media_types.ts";
 import { sha256Hex } from "../runtime/sha256.ts";
 import { VERSION } from "../version.ts";
 import type { BuildConfig } from "../config/types.ts";
@@ -19,7 +17,7 @@ import type { ProjectRead } from "../project/facts.ts";
 import { detectTargetEnvironment } from "../python/target_env.ts";
 import type { BaseImage } from "../registry/base_image.ts";
 import type { BlobStore } from "../store/blob_store.ts";
-import { cachedLayer } from "./cached_layer.ts";
+import { cachedLayer, knownLayer, type LayerContext, layerDescriptor } from "./cached_layer.ts";
 import {
   chooseDependencies,
   type DependencyOptions,
@@ -59,14 +57,16 @@ export function dependencyOptions(config: BuildConfig): DependencyOptions {
 
 /**
  * The dependency layers, from the set cache when this exact wheel set was installed for this
- * target before (no wheel is opened then: an app-only rebuild stays fast), else installed.
+ * target before (no wheel is opened then: an app-only rebuild stays fast), else installed. For
+ * a registry build whose set record survives but whose blobs are gone, nothing is installed
+ * now: each layer is deferred, and the first one a push needs installs the whole set.
  */
 async function dependencyLayers(
   chosen: DependencySet,
   ctx: Parameters<typeof installDependencies>[1],
   input: DependencyLayersInput,
 ): Promise<NewLayer[]> {
-  const { plan, store, files, emit } = input;
+  const { plan, store, layers: layerCtx } = input;
   const venvDir = plan.deps!.venvDir;
   const t = ctx.target;
   const key = sha256Hex(JSON.stringify({
@@ -77,40 +77,38 @@ async function dependencyLayers(
     wheels: chosen.wheels.map((w) => [w.sha256, w.filename]).sort(),
   }));
   const cache = new LayerCache(store.root);
-  const hit = await cache.getSet(key);
-  if (hit) {
-    const found = await Promise.all(
-      hit.map((l) =>
-        store.has({ mediaType: MediaType.ociLayerGzip, digest: l.digest, size: l.size })
-      ),
-    );
-    if (found.every(Boolean)) {
-      return hit.map((l) => {
-        emit({ type: "layer", name: l.name, digest: l.digest, size: l.size, state: "cached" });
-        return {
-          diffId: l.diffId,
-          descriptor: { mediaType: MediaType.ociLayerGzip, digest: l.digest, size: l.size },
-          createdBy: `pycontainer: ${l.name}`,
-        };
-      });
+  const { deferred, ...eager } = layerCtx;
+  const install = async (): Promise<NewLayer[]> => {
+    const groups = await installDependencies(chosen, ctx, venvDir);
+    const built: NewLayer[] = [];
+    for (const group of groups) {
+      built.push(await cachedLayer(eager, { ...group, kind: "deps" }));
     }
-  }
-  const groups = await installDependencies(chosen, ctx, venvDir);
-  const layers: NewLayer[] = [];
-  for (const group of groups) {
-    layers.push(await cachedLayer(store, files, plan.epoch, { ...group, kind: "deps" }, emit));
-  }
-  await cache.putSet(
-    key,
-    layers.map((l, i) => ({
-      name: groups[i]!.name,
-      digest: l.descriptor.digest,
-      diffId: l.diffId,
-      size: l.descriptor.size,
-      uncompressedSize: 0,
-    })),
-  ).catch(() => {});
-  return layers;
+    await cache.putSet(
+      key,
+      built.map((l, i) => ({
+        name: groups[i]!.name,
+        digest: l.descriptor.digest,
+        diffId: l.diffId,
+        size: l.descriptor.size,
+        uncompressedSize: 0,
+      })),
+    ).catch(() => {});
+    return built;
+  };
+  const hit = await cache.getSet(key);
+  if (!hit) return install();
+  const found = await Promise.all(hit.map((l) => store.has(layerDescriptor(l))));
+  if (found.every(Boolean)) return hit.map((l) => knownLayer(layerCtx, l.name, l, "cached"));
+  if (!deferred) return install();
+  let installing: Promise<NewLayer[]> | undefined;
+  return hit.map((l, i) => {
+    deferred.defer(layerDescriptor(l), l.name, async () => {
+      installing ??= install();
+      return (await installing)[i]?.descriptor.digest ?? "(no such layer)";
+    });
+    return knownLayer(layerCtx, l.name, l, found[i] ? "cached" : "deferred");
+  });
 }
 
 /** Resolutions of the platforms built so far, per build, for a multi-platform `--write-lock`. */
@@ -124,7 +122,8 @@ export interface DependencyLayersInput {
   base: BaseImage;
   platform: Platform;
   store: BlobStore;
-  files: FileDigests;
+  /** Where the layers are built and cached (and, for registry builds, deferred). */
+  layers: LayerContext;
   env: Record<string, string | undefined>;
   emit: BuildEventSink;
 }
@@ -143,7 +142,7 @@ export interface DependencyLayersInput {
 export async function dependencyLayersFor(
   input: DependencyLayersInput,
 ): Promise<{ layers: NewLayer[]; env: Record<string, string> }> {
-  const { plan, project, base, platform, store, files, emit } = input;
+  const { plan, project, base, platform, store, emit } = input;
   const deps = plan.deps!;
   const pythonVersion = input.config.build.pythonVersion;
   const target = await detectTargetEnvironment(base, platform, {
@@ -179,11 +178,11 @@ export async function dependencyLayersFor(
     deps.importDir,
   );
   layers.push(
-    await cachedLayer(store, files, plan.epoch, {
+    await cachedLayer(input.layers, {
       name: "project metadata",
       kind: "project",
       entries: projectEntries,
-    }, emit),
+    }),
   );
   const basePath = envValue(base.config.value.config?.Env, "PATH") ??
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -18,8 +18,11 @@ export type BuildEvent =
     name: string;
     digest: string;
     size: number;
-    /** `built` (written now), `cached` (reused), `base` (from the base image). */
-    state: "built" | "cached" | "base";
+    /**
+     * `built` (written now), `cached` (reused), `deferred` (known to the cache, blob gone: built
+     * only if the registry being pushed to lacks it), `base` (from the base image).
+     */
+    state: "built" | "cached" | "deferred" | "base";
   };
 
 /** Receives build events. */

@@ -23,6 +23,11 @@ export interface ImageBuilderOptions extends BuildOptions {
   hostEnv?: Record<string, string | undefined>;
   /** Progress events. */
   onEvent?: BuildEventSink;
+  /**
+   * The image is for a registry push: no OCI layout unless `output` is set, and known layers
+   * whose blobs are gone are only rebuilt if the push needs them (see `BuildRequest.registryOnly`).
+   */
+  registryOnly?: boolean;
 }
 
 /**
@@ -64,8 +69,16 @@ export class ImageBuilder {
   }
 
   #request(dryRun: boolean) {
-    const { context, configFile, registry, cacheDir, hostEnv, onEvent, ...buildOptions } =
-      this.#options;
+    const {
+      context,
+      configFile,
+      registry,
+      cacheDir,
+      hostEnv,
+      onEvent,
+      registryOnly,
+      ...buildOptions
+    } = this.#options;
     return {
       dryRun,
       origin: "api" as const,
@@ -75,6 +88,7 @@ export class ImageBuilder {
       ...(cacheDir === undefined ? {} : { cacheDir }),
       ...(hostEnv === undefined ? {} : { env: hostEnv }),
       ...(onEvent === undefined ? {} : { onEvent }),
+      ...(registryOnly === undefined ? {} : { registryOnly }),
     };
   }
 }

@@ -18,7 +18,6 @@ import { REGISTRY_TLS_FLAGS } from "./registry_flags.ts";
 import type { CliIo, Subcommand } from "./io.ts";
 import { formatBytes } from "./format.ts";
 import { PUSH_AUTH_FLAGS, pushLayoutWithFlags, resultJson as pushJson } from "./push_command.ts";
-import { readOciLayout } from "../store/layout_reader.ts";
 import type { PushResult } from "../registry/push.ts";
 
 const FLAGS: FlagTable = {
@@ -131,7 +130,11 @@ const FLAGS: FlagTable = {
   json: { type: "boolean", help: "Print one JSON object with digests, tags, layers and sizes" },
   verbose: { type: "boolean", short: "v", help: "Explain every decision; stack traces on errors" },
   quiet: { type: "boolean", short: "q", help: "Print nothing but errors and the result" },
-  push: { type: "boolean", help: "Push the image to every --tag after building it" },
+  push: {
+    type: "boolean",
+    help:
+      "Push the image to every --tag instead of writing an OCI layout (add --output to write one too)",
+  },
   ...PUSH_AUTH_FLAGS,
 };
 
@@ -159,18 +162,16 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     dryRun: values["dry-run"] === true,
     onEvent: (event) => report(event, io, { quiet, verbose }),
     origin: "cli",
+    registryOnly: values.push === true,
     ...(configFile === undefined ? {} : { configFile }),
     ...(cacheDir === undefined ? {} : { cacheDir: resolve(cacheDir) }),
     ...(caFile === undefined ? {} : { caFile: resolve(caFile) }),
   });
   let pushed: PushResult | undefined;
-  if (values.push === true && values["dry-run"] !== true && result.output !== undefined) {
-    const layout = await readOciLayout(result.output);
-    const root = layout.index.manifests.find((d) => d.digest === result.digest) ??
-      { digest: result.digest, mediaType: result.mediaType, size: 0 };
+  if (values.push === true && values["dry-run"] !== true) {
     pushed = await pushLayoutWithFlags({
-      blobs: layout.blobs,
-      root,
+      blobs: result.blobs,
+      root: result.descriptor,
       tags: result.tags,
       values,
       io,
@@ -195,7 +196,9 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
           }, ${image.layers.length} layers)`,
         );
       }
-      io.stderr(`wrote ${result.output} tagged ${result.tags.join(", ")}`);
+      if (result.output !== undefined) {
+        io.stderr(`wrote ${result.output} tagged ${result.tags.join(", ")}`);
+      }
     }
     io.stdout(result.digest);
     for (const r of pushed?.repositories ?? []) io.stdout(r.reference);
