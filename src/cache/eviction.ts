@@ -13,15 +13,16 @@
  * removed. Files used in the last {@linkcode DEFAULT_GRACE_MS} are kept even over the limit, so a
  * build that has just checked a blob is there does not lose it before copying it (a file that is
  * already open survives being unlinked on POSIX systems anyway). Each file is stat'ed again just
- * before removal and kept if it was used since the scan. Layer records whose blob is evicted are
- * removed with it (and a record whose blob is missing is only ever a cache miss). Two evictions
+ * before removal and kept if it was used since the scan. Layer records outlive their blobs: a
+ * record whose blob is gone is a miss for a build that writes a layout, but it is what lets a
+ * registry build (`build --push`) skip rebuilding a layer the registry already has; records are
+ * evicted by their own use time like everything else (they are a few hundred bytes). Two evictions
  * at once are serialised by a lock file in the cache directory; a second one that can't get the
  * lock quickly gives up — the first is doing the work.
  *
  * @module
  */
 import { readFile, rm, rmdir, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
 import { PycontainerError } from "../errors.ts";
 import { withDirLock } from "../store/dir_lock.ts";
 import { type CacheFile, type CacheFileKind, scanCache } from "./cache_scan.ts";
@@ -32,9 +33,10 @@ export const DEFAULT_GRACE_MS: number = 10 * 60 * 1000;
 /** Temporary files untouched for this long (ms) are leftovers and removed: 1 hour. */
 export const STALE_TEMP_MS: number = 60 * 60 * 1000;
 
-/** Kinds eviction may remove to make room (records go with their blobs). */
+/** Kinds eviction may remove to make room. */
 const EVICTABLE: ReadonlySet<CacheFileKind> = new Set([
   "blob",
+  "layerRecord",
   "wheel",
   "fileDigests",
   "targetEnv",
@@ -50,7 +52,7 @@ export interface EvictOptions {
   graceMs?: number;
   /** Remove temporary files older than this, ms (default {@linkcode STALE_TEMP_MS}). */
   staleTempMs?: number;
-  /** Also remove layer records whose blob is missing, even under the limit (default false). */
+  /** Also remove damaged layer records (unreadable, or naming no digest), even under the limit. */
   sweepRecords?: boolean;
   /** How long to wait for another eviction's lock, ms (default 2000); then give up. */
   lockWaitMs?: number;
@@ -62,7 +64,7 @@ export interface EvictOptions {
 export interface RemovedFile {
   /** Absolute path. */
   path: string;
-  /** Its kind (`layerRecord` for records removed with their blob). */
+  /** Its kind. */
   kind: CacheFileKind;
   /** Bytes freed. */
   size: number;
@@ -170,13 +172,6 @@ async function _evict(
     if (now - d.mtimeMs > graceMs) await rmdir(d.path).catch(() => {});
   }
 
-  const records = scan.files.filter((f) => f.kind === "layerRecord");
-  let byBlob: Map<string, CacheFile[]> | undefined;
-  const recordsOf = async (digestHex: string): Promise<CacheFile[]> => {
-    byBlob ??= await _recordsByBlob(records);
-    return byBlob.get(digestHex) ?? [];
-  };
-
   if (total > options.maxBytes) {
     const candidates = scan.files
       .filter((f) => EVICTABLE.has(f.kind))
@@ -187,20 +182,14 @@ async function _evict(
         result.keptRecent++;
         continue;
       }
-      if (!(await drop(f))) continue;
-      if (f.kind === "blob") {
-        for (const r of await recordsOf(basename(f.path))) await drop(r);
-      }
+      await drop(f);
     }
   }
-  if (options.sweepRecords || byBlob !== undefined) {
-    byBlob ??= await _recordsByBlob(records);
-    for (const [hex, list] of byBlob) {
-      const blob = join(root, "blobs", "sha256", hex);
-      if (await stat(blob).catch(() => undefined)) continue;
-      // Blobs are stored before their records, so a record without its blob is never a write
-      // in progress: only a miss waiting to happen.
-      for (const r of list) await drop(r);
+  if (options.sweepRecords) {
+    // Records are written atomically (temp name + rename), so a damaged one is never a write
+    // in progress.
+    for (const r of scan.files.filter((f) => f.kind === "layerRecord")) {
+      if (!(await _recordIsSound(r.path))) await drop(r);
     }
   }
   result.removed = removed;
@@ -208,24 +197,14 @@ async function _evict(
   return result;
 }
 
-/** Reads every layer record and groups them by the blob (hex digest) they point to. */
-async function _recordsByBlob(records: CacheFile[]): Promise<Map<string, CacheFile[]>> {
-  const map = new Map<string, CacheFile[]>();
-  for (const r of records) {
-    const text = await readFile(r.path, "utf8").catch(() => undefined);
-    if (text === undefined) continue;
-    let digest: unknown;
-    try {
-      digest = (JSON.parse(text) as { digest?: unknown }).digest;
-    } catch {
-      digest = undefined;
-    }
-    const hex = typeof digest === "string" && /^sha256:[0-9a-f]{64}$/.test(digest)
-      ? digest.slice(7)
-      : "invalid";
-    const list = map.get(hex) ?? [];
-    list.push(r);
-    map.set(hex, list);
+/** Whether a layer record can be read and names a blob digest. */
+async function _recordIsSound(path: string): Promise<boolean> {
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) return true; // gone meanwhile: nothing to sweep
+  try {
+    const digest = (JSON.parse(text) as { digest?: unknown }).digest;
+    return typeof digest === "string" && /^sha256:[0-9a-f]{64}$/.test(digest);
+  } catch {
+    return false;
   }
-  return map;
 }

@@ -3,7 +3,8 @@
  * layer options (file mtime), and every entry's path, type, mode and content digest (or symlink
  * target) after normalisation (parents added, sorted). A hit reuses the stored blob and both
  * digests without reading or compressing anything; the blob itself lives in the
- * content-addressed blob store, and a record whose blob is gone is a miss.
+ * content-addressed blob store; a record whose blob is gone is a miss for a build that writes an
+ * OCI layout, and a deferred layer for a registry build (`src/build/deferred_blobs.ts`).
  *
  * Records are small JSON files written atomically (`layers/<key>.json`), so concurrent builds
  * and builds killed at any moment never leave a record pointing at a partial blob: the blob is
@@ -17,6 +18,7 @@ import type { LayerEntry } from "../layer/entry.ts";
 import { type LayerDigests, normalizeEntries } from "../layer/tar_writer.ts";
 import { createSha256, sha256Hex } from "../runtime/sha256.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
+import { markUsed } from "../store/use_time.ts";
 import { VERSION } from "../version.ts";
 import { GZIP_BLOCK_SIZE, GZIP_LEVEL } from "../runtime/gzip.ts";
 import type { FileDigests } from "./file_digests.ts";
@@ -121,9 +123,11 @@ export class LayerCache {
    */
   async get(key: string): Promise<CachedLayer | undefined> {
     try {
-      const r = JSON.parse(await readFile(join(this.#dir, `${key}.json`), "utf8")) as CachedLayer;
+      const path = join(this.#dir, `${key}.json`);
+      const r = JSON.parse(await readFile(path, "utf8")) as CachedLayer;
       const ok = /^sha256:[0-9a-f]{64}$/.test(r.digest) && /^sha256:[0-9a-f]{64}$/.test(r.diffId) &&
         Number.isSafeInteger(r.size) && Number.isSafeInteger(r.uncompressedSize);
+      if (ok) await markUsed(path); // records are evicted by use time, like blobs
       return ok ? r : undefined;
     } catch {
       return undefined;

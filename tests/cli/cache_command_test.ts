@@ -106,15 +106,16 @@ test("cache info on a missing directory says so", async () => {
   assert.equal(j.totalBytes, 0);
 });
 
-test("cache prune keeps recently used files, then evicts old ones with their records", async () => {
+test("cache prune keeps recently used files, then evicts old blobs and records", async () => {
   const { cache, blob, record } = await builtCache();
   const first = await runCli(["cache", "prune", "--max-size", "0", "--cache-dir", cache]);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /^nothing removed: .* over the limit \(0 B, from --max-size\)$/m);
-  assert.match(first.stdout, /^kept 1 file used in the last 10 minutes/m);
+  assert.match(first.stdout, /^kept 2 files used in the last 10 minutes/m);
   assert.ok(await exists(blob));
 
   await makeOld(blob);
+  await makeOld(record);
   const second = await runCli([
     "cache",
     "prune",
