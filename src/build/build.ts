@@ -188,7 +188,6 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   });
   appLayerBuild.catch(() => {}); // awaited below; this only avoids an unhandled rejection
   const memory: Uint8Array[] = [];
-  const baseSources: BlobSource[] = [];
   const caFile = request.caFile ?? (env.PYCONTAINER_CA_FILE || undefined);
   const client = new RegistryClient({
     env,
@@ -197,24 +196,12 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
     ...(caFile === undefined ? {} : { fetch: caFetch(await readCaFile(resolve(caFile))) }),
     onEvent: (e) => emit({ type: "detail", message: describeRegistryEvent(e) }),
   });
-  const images: BuiltImage[] = [];
-  const bases: BuildResult["base"] = [];
-  const manifests: Descriptor[] = [];
-  // Every platform's base is resolved at once (network-bound); dependencies are then installed
-  // platform by platform (a multi-platform --write-lock collects the resolutions in order).
-  const resolved = plan.platforms.map((platform) => {
+  // Every platform is built at once: bases resolved (network-bound), dependencies chosen and
+  // installed, images composed. Only a multi-platform --write-lock orders the dependency choices
+  // (each platform rewrites the lock with the resolutions so far; see dependency_layers.ts).
+  const built = await Promise.all(plan.platforms.map(async (platform, i) => {
     emit({ type: "info", message: `resolving ${plan.baseImage} for ${formatPlatform(platform)}` });
-    return resolveBaseImage(plan.baseImage, platform, { client, store, env });
-  });
-  resolved.forEach((r) => r.catch(() => {})); // awaited in order below
-  for (const [i, platform] of plan.platforms.entries()) {
-    const base = await resolved[i]!;
-    bases.push(
-      base.manifestDigest
-        ? { reference: base.reference, digest: base.manifestDigest }
-        : { reference: base.reference },
-    );
-    baseSources.push(base.blobSource);
+    const base = await resolveBaseImage(plan.baseImage, platform, { client, store, env });
     assertBaseConsistent(base.config.value, base.layers, base.reference);
     const deps = plan.deps
       ? await dependencyLayersFor({
@@ -222,6 +209,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
         project,
         base,
         platform,
+        platformIndex: i,
         store,
         layers: layerCtx,
         env,
@@ -230,10 +218,16 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
       })
       : { layers: [], env: {} };
     const layers = [...deps.layers, await appLayerBuild];
-    const image = composeImage(plan, platform, base, layers, memory, deps.env);
-    manifests.push(image.descriptor);
-    images.push(image.built);
-  }
+    return { base, ...composeImage(plan, platform, base, layers, memory, deps.env) };
+  }));
+  const images = built.map((b) => b.built);
+  const manifests = built.map((b) => b.descriptor);
+  const bases: BuildResult["base"] = built.map(({ base }) =>
+    base.manifestDigest
+      ? { reference: base.reference, digest: base.manifestDigest }
+      : { reference: base.reference }
+  );
+  const baseSources = built.map((b) => b.base.blobSource);
   await files.save();
   const top = manifests.length === 1 ? manifests[0]! : indexFor(manifests, plan, memory);
   // Base sources before the store: they re-download a damaged cached base layer.

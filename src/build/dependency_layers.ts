@@ -111,8 +111,28 @@ async function dependencyLayers(
   });
 }
 
-/** Resolutions of the platforms built so far, per build, for a multi-platform `--write-lock`. */
-const _resolved = new WeakMap<BuildPlan, LockedTarget[]>();
+/**
+ * Per build, the platforms' dependency choices in platform order. Platforms are built at once;
+ * only with `--write-lock` does each platform's choice wait for the one before it, because each
+ * rewrites the lock with every resolution so far (installing still runs concurrently).
+ */
+interface _ChoiceOrder {
+  done: Promise<void>[];
+  finish: (() => void)[];
+  targets: (LockedTarget | undefined)[];
+}
+const _choices = new WeakMap<BuildPlan, _ChoiceOrder>();
+
+function _choiceOrder(plan: BuildPlan): _ChoiceOrder {
+  let order = _choices.get(plan);
+  if (!order) {
+    const finish: (() => void)[] = [];
+    const done = plan.platforms.map(() => new Promise<void>((r) => finish.push(r)));
+    order = { done, finish, targets: [] };
+    _choices.set(plan, order);
+  }
+  return order;
+}
 
 /** Everything {@linkcode dependencyLayersFor} needs. */
 export interface DependencyLayersInput {
@@ -121,6 +141,8 @@ export interface DependencyLayersInput {
   config: BuildConfig;
   base: BaseImage;
   platform: Platform;
+  /** The platform's position in `plan.platforms` (the order of a multi-platform lock). */
+  platformIndex: number;
   store: BlobStore;
   /** Where the layers are built and cached (and, for registry builds, deferred). */
   layers: LayerContext;
@@ -144,36 +166,43 @@ export async function dependencyLayersFor(
 ): Promise<{ layers: NewLayer[]; env: Record<string, string> }> {
   const { plan, project, base, platform, store, emit } = input;
   const deps = plan.deps!;
-  const pythonVersion = input.config.build.pythonVersion;
-  const target = await detectTargetEnvironment(base, platform, {
-    cache: store,
-    ...(pythonVersion === undefined ? {} : { overrides: { pythonVersion } }),
-  });
-  emit({
-    type: "info",
-    message: `target: CPython ${target.pythonFullVersion} at ${target.pythonPath}, ` +
-      `${target.platformMachine}, ${target.libc.family} ${target.libc.version}`,
-  });
-  const ctx = {
-    context: plan.context,
-    pyproject: project.facts.pyproject,
-    target,
-    cacheDir: store.root,
-    env: input.env,
-    emit,
-    options: { ...dependencyOptions(input.config), lockedTargets: _resolved.get(plan) ?? [] },
-  };
-  const chosen = await chooseDependencies(ctx);
-  if (chosen.resolution !== undefined) {
-    _resolved.set(plan, [
-      ...(_resolved.get(plan) ?? []),
-      { resolution: chosen.resolution, markerEnv: target.markerEnv },
-    ]);
+  const order = _choiceOrder(plan);
+  const i = input.platformIndex;
+  let ctx: Parameters<typeof installDependencies>[1];
+  let chosen: DependencySet;
+  try {
+    const pythonVersion = input.config.build.pythonVersion;
+    const target = await detectTargetEnvironment(base, platform, {
+      cache: store,
+      ...(pythonVersion === undefined ? {} : { overrides: { pythonVersion } }),
+    });
+    emit({
+      type: "info",
+      message: `target: CPython ${target.pythonFullVersion} at ${target.pythonPath}, ` +
+        `${target.platformMachine}, ${target.libc.family} ${target.libc.version}`,
+    });
+    if (input.config.build.writeLock !== undefined && i > 0) await order.done[i - 1];
+    const lockedTargets = order.targets.slice(0, i).filter((t) => t !== undefined);
+    ctx = {
+      context: plan.context,
+      pyproject: project.facts.pyproject,
+      target,
+      cacheDir: store.root,
+      env: input.env,
+      emit,
+      options: { ...dependencyOptions(input.config), lockedTargets },
+    };
+    chosen = await chooseDependencies(ctx);
+    if (chosen.resolution !== undefined) {
+      order.targets[i] = { resolution: chosen.resolution, markerEnv: target.markerEnv };
+    }
+  } finally {
+    order.finish[i]?.();
   }
   const layers = await dependencyLayers(chosen, ctx, input);
   const projectEntries = projectInstallEntries(
     project.facts.pyproject,
-    target,
+    ctx.target,
     deps.venvDir,
     deps.importDir,
   );
