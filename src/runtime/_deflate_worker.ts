@@ -9,17 +9,39 @@
  * ratio stays that of one continuous stream; the sync flush byte-aligns each block so blocks can
  * be concatenated into one valid deflate stream.
  *
+ * Memory: like pigz, each thread keeps one deflate state per level and resets it for every block
+ * (zlib's `deflateReset` + `deflateSetDictionary`, through pako's internal zlib port, typed in
+ * `_pako_zlib.d.ts`), and one output buffer that only grows; a block allocates just its result.
+ * A fresh `pako.Deflate` per block allocated ~330 KB of state and 64 KiB output chunks that V8
+ * freed late, which is what held the memory of a 1 GB layer build (see gzip.ts).
+ * `deflateReset` is zlib's documented equivalent of a fresh stream, and the loop below replays
+ * `pako.Deflate.push`'s 64 KiB output chunking exactly (chunk ends decide where a sync flush can
+ * emit a second empty block), so the bytes are those of a fresh `pako.Deflate` — tests compare
+ * both on random blocks, levels and chunk sizes.
+ *
  * @module
  */
-import pako from "pako";
+/// <reference path="./_pako_zlib.d.ts" />
+import zlibDeflate from "pako/lib/zlib/deflate.js";
+import ZStream from "pako/lib/zlib/zstream.js";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { crc32 } from "./crc32.ts";
 
 /** Marker put in `workerData` so this module knows it was started as a deflate worker. */
 export const DEFLATE_WORKER_MARK = "pycontainer-deflate-worker";
 
+const Z_OK = 0;
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
 const Z_SYNC_FLUSH = 2;
 const Z_FINISH = 4;
+const Z_DEFLATED = 8;
+/** Raw deflate (negative), 32 KiB window; memLevel 8 and the default strategy, as pako uses. */
+const RAW_WINDOW_BITS = -15;
+const MEM_LEVEL = 8;
+const Z_DEFAULT_STRATEGY = 0;
+/** `pako.Deflate`'s output chunk size as gzip.ts used it; part of the bytes (see the module doc). */
+const CHUNK_SIZE = 64 * 1024;
 
 /** A compressed block. */
 export interface DeflatedBlock {
@@ -42,6 +64,116 @@ export interface DeflateJob {
 }
 
 /**
+ * A raw-deflate stream state reused for block after block: each {@linkcode _BlockDeflater.deflate}
+ * gives the bytes a new `pako.Deflate({ raw: true, level, chunkSize, dictionary })` would give
+ * for `push(data, last ? Z_FINISH : Z_SYNC_FLUSH)`, without allocating a new state.
+ *
+ * @example
+ * ```ts
+ * import { _BlockDeflater } from "./_deflate_worker.ts";
+ * const deflater = new _BlockDeflater(4);
+ * const data = new TextEncoder().encode("hello hello hello");
+ * const out = deflater.deflate(data, new Uint8Array(0), true);
+ * console.assert(out.length > 0);
+ * ```
+ */
+export class _BlockDeflater {
+  readonly #strm = new ZStream();
+  readonly #chunkSize: number;
+  #output: Uint8Array;
+
+  /**
+   * Allocates the state (window, hash chains, pending buffer) once.
+   *
+   * @param level zlib level, 1–9.
+   * @param chunkSize The `pako.Deflate` chunk size whose output to reproduce (tests vary it).
+   */
+  constructor(level: number, chunkSize: number = CHUNK_SIZE) {
+    this.#chunkSize = chunkSize;
+    this.#output = new Uint8Array(Math.max(chunkSize, 256 * 1024));
+    const status = zlibDeflate.deflateInit2(
+      this.#strm,
+      level,
+      Z_DEFLATED,
+      RAW_WINDOW_BITS,
+      MEM_LEVEL,
+      Z_DEFAULT_STRATEGY,
+    );
+    if (status !== Z_OK) throw new Error(`deflate init failed: ${this.#strm.msg || status}`);
+  }
+
+  /**
+   * Compresses one block from a reset state.
+   *
+   * @param data The block.
+   * @param dictionary Preset dictionary (the bytes before the block), may be empty.
+   * @param last Ends the deflate stream (Z_FINISH) instead of a sync flush.
+   * @returns The raw deflate bytes, in a buffer of their own.
+   * @throws Error when zlib reports a failure.
+   */
+  deflate(data: Uint8Array, dictionary: Uint8Array, last: boolean): Uint8Array {
+    const strm = this.#strm;
+    let status = zlibDeflate.deflateReset(strm);
+    if (status === Z_OK && dictionary.length > 0) {
+      status = zlibDeflate.deflateSetDictionary(strm, dictionary);
+    }
+    if (status !== Z_OK) throw new Error(`deflate reset failed: ${strm.msg || status}`);
+    const mode = last ? Z_FINISH : Z_SYNC_FLUSH;
+    strm.input = data;
+    strm.next_in = 0;
+    strm.avail_in = data.length;
+    // `pako.Deflate.push`'s loop, with its fresh chunks laid end to end in one buffer: a
+    // chunk starts at `chunkStart`, and `avail_out` counts down what is left of it.
+    strm.avail_out = 0;
+    let chunkStart = 0;
+    let end = 0;
+    try {
+      for (;;) {
+        if (strm.avail_out === 0) {
+          chunkStart = end;
+          this.#reserve(chunkStart + this.#chunkSize);
+          strm.output = this.#output;
+          strm.next_out = chunkStart;
+          strm.avail_out = this.#chunkSize;
+        }
+        if (mode === Z_SYNC_FLUSH && strm.avail_out <= 6) {
+          end = strm.next_out;
+          strm.avail_out = 0;
+          continue;
+        }
+        status = zlibDeflate.deflate(strm, mode);
+        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) {
+          throw new Error(`deflate failed: ${strm.msg || status}`);
+        }
+        end = strm.next_out;
+        if (status === Z_STREAM_END) break;
+        if (strm.avail_out === 0) continue;
+        if (strm.next_out > chunkStart) {
+          strm.avail_out = 0;
+          continue;
+        }
+        if (strm.avail_in === 0) break;
+      }
+      return this.#output.slice(0, end);
+    } finally {
+      strm.input = null; // don't keep the block (transferred back to the pool) reachable
+    }
+  }
+
+  /** Grows the output buffer (keeping its bytes) to at least `size` bytes. */
+  #reserve(size: number): void {
+    if (this.#output.length >= size) return;
+    const grown = new Uint8Array(Math.max(size, 2 * this.#output.length));
+    grown.set(this.#output);
+    this.#output = grown;
+    this.#strm.output = grown;
+  }
+}
+
+/** This thread's deflaters, one per level (layers use one level; benchmarks compare others). */
+const deflaters = new Map<number, _BlockDeflater>();
+
+/**
  * Compresses one block as raw deflate and computes its CRC-32.
  *
  * @param job The block, its preset dictionary, whether it is the last one, and the level.
@@ -57,28 +189,9 @@ export interface DeflateJob {
  * ```
  */
 export function deflateBlock(job: DeflateJob): DeflatedBlock {
-  const deflate = new pako.Deflate({
-    level: job.level as pako.DeflateOptions["level"],
-    raw: true,
-    chunkSize: 64 * 1024,
-    ...(job.dictionary.length > 0 ? { dictionary: job.dictionary } : {}),
-  });
-  const chunks: Uint8Array[] = [];
-  deflate.onData = (chunk: Uint8Array) => void chunks.push(chunk);
-  deflate.push(job.data, job.last ? Z_FINISH : Z_SYNC_FLUSH);
-  if (deflate.err) throw new Error(`deflate failed: ${deflate.msg}`);
-  return { deflated: concat(chunks), crc: crc32(job.data) };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  let deflater = deflaters.get(job.level);
+  if (!deflater) deflaters.set(job.level, deflater = new _BlockDeflater(job.level));
+  return { deflated: deflater.deflate(job.data, job.dictionary, job.last), crc: crc32(job.data) };
 }
 
 /**
