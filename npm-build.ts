@@ -4,6 +4,14 @@
  * and `npm/package.json` is generated from deno.json (name, version, exports, the `npm:` import
  * map as dependencies) with a `pycontainer` bin.
  *
+ * The bin is different from the library: `bin/pycontainer.js` is cli.ts and everything it
+ * imports (the npm dependencies included) bundled into one ESM file by `bun build --target=node
+ * --format=esm`, because Node's ESM loader pays for every file (resolving, reading, linking ~100
+ * modules cost more than compiling one file). The gzip worker is bundled the same way into
+ * `bin/_deflate_worker.js`, next to the bin, where `src/runtime/_deflate_pool.ts` looks for it
+ * (`./_deflate_worker.js` relative to the running module). The library (`esm/`, `.d.ts`) stays
+ * one file per module, as tsc emits it.
+ *
  * The unit tests are compiled too (`npm/esm/tests/`, left out of the packed tarball) so that
  * `node --test` runs them on Node 20 against the compiled code. After emitting, the build checks
  * that every deno.json export is an npm export with the same exported names.
@@ -22,6 +30,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
+  chmod,
   cp,
   mkdir,
   mkdtemp,
@@ -173,11 +182,53 @@ export function rewriteDtsSpecifiers(text: string): string {
   });
 }
 
-const BIN = `#!/usr/bin/env node
-// The pycontainer command: runs the CLI module (esm/cli.js) with this process's arguments.
-import { main } from "../esm/cli.js";
-process.exitCode = await main(process.argv.slice(2));
-`;
+/** The `#!` line of the bin (bun keeps it as the bundle's first line). */
+export const BIN_BANNER = "#!/usr/bin/env node";
+
+/**
+ * The `bun build` runs that make the bin: cli.ts bundled into `bin/pycontainer.js` (cli.ts
+ * runs `main()` itself when it is the program), and the gzip worker into
+ * `bin/_deflate_worker.js` beside it, where the bundled pool starts it from.
+ *
+ * @param root Repository root (has cli.ts and node_modules/.bin/bun).
+ * @param outDir The package directory (has `bin/`).
+ * @returns One argument list per `bun` run.
+ *
+ * @example
+ * ```ts
+ * import { bundleArgs } from "./npm-build.ts";
+ * const [cli] = bundleArgs("/repo", "/repo/npm");
+ * console.assert(cli?.includes("--format=esm") && cli.includes("/repo/cli.ts"));
+ * ```
+ */
+export function bundleArgs(root: string, outDir: string): string[][] {
+  const common = ["build", "--target=node", "--format=esm"];
+  return [
+    [
+      ...common,
+      `--banner=${BIN_BANNER}`,
+      join(root, "cli.ts"),
+      "--outfile",
+      join(outDir, "bin", "pycontainer.js"),
+    ],
+    [
+      ...common,
+      join(root, "src", "runtime", "_deflate_worker.ts"),
+      "--outfile",
+      join(outDir, "bin", "_deflate_worker.js"),
+    ],
+  ];
+}
+
+/** Runs the `bun build`s of {@linkcode bundleArgs} and makes the bin executable. */
+async function _bundleBin(root: string, outDir: string): Promise<void> {
+  const bun = join(root, "node_modules", ".bin", "bun");
+  if (!existsSync(bun)) {
+    throw new Error(`${bun} is missing: run "npm ci" (bun is a devDependency; it bundles the bin)`);
+  }
+  for (const args of bundleArgs(root, outDir)) _run(bun, args, root);
+  await chmod(join(outDir, "bin", "pycontainer.js"), 0o755);
+}
 
 /** `import.meta.main` as Deno and Bun have it; undefined (falsy) on Node 20. */
 const IMPORT_META_DTS = `interface ImportMeta {
@@ -261,7 +312,7 @@ export interface BuildNpmOptions {
 }
 
 /**
- * Emits the npm package: compiles with tsc, writes package.json, bin wrapper and README, and
+ * Emits the npm package: compiles with tsc, bundles the bin, writes package.json and README, and
  * checks that the npm exports match deno.json's.
  *
  * @param opts Repository root, output directory, whether to compile tests.
@@ -377,7 +428,7 @@ export async function buildNpm(opts: BuildNpmOptions): Promise<Record<string, un
   const pkg = packageJson(deno);
   await writeFile(join(outDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
   await mkdir(join(outDir, "bin"), { recursive: true });
-  await writeFile(join(outDir, "bin", "pycontainer.js"), BIN, { mode: 0o755 });
+  await _bundleBin(root, outDir);
   for (const doc of ["README.md", "LICENSE"]) {
     if (existsSync(join(root, doc))) await cp(join(root, doc), join(outDir, doc));
   }

@@ -1,6 +1,7 @@
 /**
  * Unit tests for the pure parts of npm-build.ts: deno.json imports → dependencies, exports →
- * conditional exports, `.d.ts` specifier rewriting, and the generated package.json.
+ * conditional exports, `.d.ts` specifier rewriting, the generated package.json and the
+ * `bun build` runs that bundle the bin (tests/npm/bundle_test.ts runs them).
  *
  * @module
  */
@@ -9,6 +10,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  BIN_BANNER,
+  bundleArgs,
   type DenoJson,
   NPM_NAME,
   npmDependencies,
@@ -87,4 +90,37 @@ test("packageJson() is generated from the repository's deno.json", async () => {
     assert.ok(target.startsWith("npm:"), `${name} → ${target}`);
     assert.ok(Object.values(deps).some((v) => target.endsWith(`@${v}`)), `${name} → ${target}`);
   }
+});
+
+test("bundleArgs() bundles cli.ts and the gzip worker as Node ESM, side by side in bin/", () => {
+  const [cli, worker, ...rest] = bundleArgs("/repo", "/repo/npm");
+  assert.deepEqual(rest, []);
+  assert.deepEqual(cli, [
+    "build",
+    "--target=node",
+    "--format=esm",
+    `--banner=${BIN_BANNER}`,
+    "/repo/cli.ts",
+    "--outfile",
+    "/repo/npm/bin/pycontainer.js",
+  ]);
+  assert.deepEqual(worker, [
+    "build",
+    "--target=node",
+    "--format=esm",
+    "/repo/src/runtime/_deflate_worker.ts",
+    "--outfile",
+    "/repo/npm/bin/_deflate_worker.js",
+  ]);
+  assert.equal(BIN_BANNER, "#!/usr/bin/env node");
+});
+
+test("bundleArgs() names files that exist: the bin's entry and the worker the pool starts", async () => {
+  for (const args of bundleArgs(ROOT, join(ROOT, "npm"))) {
+    const entry = args[args.indexOf("--outfile") - 1]!;
+    await readFile(entry); // throws if the entry point moved
+  }
+  // The pool starts "./_deflate_worker.js" next to the running module (the bundled bin).
+  const pool = await readFile(join(ROOT, "src", "runtime", "_deflate_pool.ts"), "utf8");
+  assert.match(pool, /"\.\/_deflate_worker\.js"/);
 });

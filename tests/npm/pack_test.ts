@@ -89,6 +89,7 @@ test("npm pack ships ESM, .d.ts, the bin and package.json, and no tests", opts, 
   }
   assert.ok(files.includes("package.json"));
   assert.ok(files.includes("bin/pycontainer.js"));
+  assert.ok(files.includes("bin/_deflate_worker.js"), "the bundled bin's gzip worker");
   if (existsSync(join(ROOT, "README.md"))) assert.ok(files.includes("README.md"));
   assert.deepEqual(files.filter((f) => f.startsWith("esm/tests/")), []);
   assert.deepEqual(files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), []);
