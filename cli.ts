@@ -12,8 +12,6 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { PycontainerError } from "./src/errors.ts";
 import type { CliIo, Subcommand } from "./src/cli/io.ts";
 import { VERSION } from "./src/version.ts";
@@ -156,12 +154,20 @@ function processIo(): CliIo {
   };
 }
 
-/** True when this file is the program being run (`import.meta.main` is missing on Node 20). */
-function isEntryPoint(): boolean {
+/**
+ * True when this file is the program being run (`import.meta.main` is missing on Node 20, so
+ * there the script path is compared; node:fs is imported only then: on Deno, loading its
+ * node:fs layer costs ~40 ms, which `--version` doesn't need).
+ */
+async function isEntryPoint(): Promise<boolean> {
   const meta = import.meta as ImportMeta & { main?: boolean };
   if (typeof meta.main === "boolean") return meta.main;
   const script = process.argv[1];
   if (!script) return false;
+  const [{ realpathSync }, { fileURLToPath }] = await Promise.all([
+    import("node:fs"),
+    import("node:url"),
+  ]);
   try {
     return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
   } catch {
@@ -169,6 +175,6 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+if (await isEntryPoint()) {
   process.exitCode = await main(process.argv.slice(2));
 }
