@@ -80,10 +80,10 @@ async function dependencyLayers(
   const { deferred, ...eager } = layerCtx;
   const install = async (): Promise<NewLayer[]> => {
     const groups = await installDependencies(chosen, ctx, venvDir);
-    const built: NewLayer[] = [];
-    for (const group of groups) {
-      built.push(await cachedLayer(eager, { ...group, kind: "deps" }));
-    }
+    // Built at once: small layers compress on this thread while big ones use the gzip workers.
+    const built = await Promise.all(
+      groups.map((group) => cachedLayer(eager, { ...group, kind: "deps" })),
+    );
     await cache.putSet(
       key,
       built.map((l, i) => ({
