@@ -80,6 +80,11 @@ export interface BuiltLayer {
   size: number;
   /** `base` for layers of the base image, otherwise what the layer holds. */
   source: string;
+  /**
+   * What this build did with it: `built`, `cached` (reused), `deferred` (a registry-only build
+   * left it unbuilt; see {@linkcode BuildRequest.registryOnly}) or `base`.
+   */
+  state: "built" | "cached" | "deferred" | "base";
 }
 
 /** One platform's image. */
@@ -137,7 +142,12 @@ export interface BuildResult {
  */
 export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   const env = request.env ?? process.env;
-  const emit = request.onEvent ?? ignoreEvents;
+  const sink = request.onEvent ?? ignoreEvents;
+  const layerStates = new Map<string, BuiltLayer["state"]>();
+  const emit: BuildEventSink = (event) => {
+    if (event.type === "layer") layerStates.set(event.digest, event.state);
+    sink(event);
+  };
   const config = await loadConfig(request, env);
   for (const [key, source] of Object.entries(config.sources)) {
     emit({ type: "detail", message: `${key} from ${source}` });
@@ -220,7 +230,10 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
     const layers = [...deps.layers, await appLayerBuild];
     return { base, ...composeImage(plan, platform, base, layers, memory, deps.env) };
   }));
-  const images = built.map((b) => b.built);
+  const images = built.map((b) => ({
+    ...b.built,
+    layers: b.built.layers.map((l) => ({ ...l, state: layerStates.get(l.digest) ?? l.state })),
+  }));
   const manifests = built.map((b) => b.descriptor);
   const bases: BuildResult["base"] = built.map(({ base }) =>
     base.manifestDigest
@@ -306,12 +319,18 @@ function composeImage(
     platform: actual,
   };
   const builtLayers: BuiltLayer[] = [
-    ...base.layers.map((l) => ({ digest: l.digest, size: l.size, source: "base" })),
+    ...base.layers.map((l) => ({
+      digest: l.digest,
+      size: l.size,
+      source: "base",
+      state: "base" as const,
+    })),
     ...layers.map((l) => ({
       digest: l.descriptor.digest,
       diffId: l.diffId,
       size: l.descriptor.size,
       source: l.createdBy.replace(/^pycontainer: /, ""),
+      state: "built" as const,
     })),
   ];
   return {

@@ -44,7 +44,7 @@ after(async () => {
 
 interface Built {
   digest: string;
-  images: { layers: { digest: string; source: string }[] }[];
+  images: { layers: { digest: string; source: string; state: string }[] }[];
   push: { blobs: { uploaded: number; mounted: number; existed: number } };
   output?: string;
 }
@@ -117,6 +117,7 @@ test("build --push with records but no blobs rebuilds nothing the registry has",
   const again = await buildPush(dir, cache, "ko/hello-b:1");
   assert.equal(again.result.digest, first.result.digest);
   assert.equal(again.result.push.blobs.uploaded, 0, JSON.stringify(again.result.push));
+  assert.deepEqual(newLayers(again.result).map((l) => l.state), ["deferred"]);
   for (const l of newLayers(again.result)) {
     assert.equal(await exists(blobPath(cache, l.digest)), false, `${l.source} was materialised`);
   }
@@ -139,6 +140,7 @@ test("build --push --output writes the layout too, materialising every layer", a
   const out = join(work, "hello-c-layout");
   const { result } = await buildPush(dir, cache, "ko/hello-c:1", ["--output", out]);
   assert.equal(result.output, out);
+  assert.deepEqual(newLayers(result).map((l) => l.state), ["built"]);
   for (const l of result.images[0]!.layers) {
     assert.equal(await exists(blobPath(out, l.digest)), true, `${l.source} missing in layout`);
   }
@@ -169,6 +171,10 @@ test("build --push --include-deps with records but no blobs downloads no wheel",
   ]);
   assert.equal(again.result.digest, first.result.digest);
   assert.equal(again.result.push.blobs.uploaded, 0, JSON.stringify(again.result.push));
+  assert.deepEqual(
+    newLayers(again.result).map((l) => [l.source, l.state]),
+    [["dependencies", "deferred"], ["project metadata", "deferred"], ["app files", "deferred"]],
+  );
   assert.equal(await exists(join(cache, "wheels")), false, "wheels were downloaded");
 
   // A repository without the layers gets them rebuilt, with the recorded digests.
