@@ -12,7 +12,11 @@
  *    app.py and a no-change rebuild, each a whole CLI process under Deno, vs the same start-up
  *    baseline; the app-only rebuild under Bun too; plus the in-process build() work of the
  *    app-only rebuild.
- * 3. the no-change hello rebuild under Deno and Bun (and Node when the npm package is built).
+ * 3. the no-change hello rebuild under Deno and Bun, and under Node the npm package's bundled
+ *    bin (`bin/pycontainer.js`, one ESM file), against the same package's unbundled tsc output
+ *    (`esm/cli.js`, one file per module); the FastAPI app-only rebuild under Node too. The
+ *    package is built by this script into its temp dir (`npm-build.ts --no-tests`), so it is
+ *    always the tree being measured and the repository's npm/ is left alone.
  * 4. layer throughput: a ~100 MB tree of site-packages-like files through our
  *    tar + gzip + sha256 pipeline vs `tar -c | gzip -6 | sha256sum` of the same tree.
  * 5. peak RSS (`/usr/bin/time -v`, "Maximum resident set size") of the CLI building an image
@@ -26,7 +30,7 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -43,7 +47,8 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const bigRuns = Number(process.env.BENCH_BIG_RUNS ?? 1);
 const deno = join(bin, "deno");
 const bun = join(bin, "bun");
-const nodeCli = join(root, "npm", "esm", "cli.js");
+/** The npm package, built into the work dir below. */
+let npmDir = "";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -92,15 +97,21 @@ async function timeN(fn: () => Promise<number>, n = runs): Promise<number> {
   return median(xs);
 }
 
+type Runtime = "deno" | "bun" | "node" | "node-esm";
+
 /** `cli --version` under a runtime: the start-up baseline. */
-function versionArgs(runtime: "deno" | "bun" | "node"): [string, string[]] {
+function versionArgs(runtime: Runtime): [string, string[]] {
   const [cmd, pre] = cliArgs(runtime);
   return [cmd, [...pre, "--version"]];
 }
 
-/** The command line that runs the CLI under a runtime. */
-function cliArgs(runtime: "deno" | "bun" | "node"): [string, string[]] {
-  if (runtime === "node") return ["node", [nodeCli]];
+/**
+ * The command line that runs the CLI under a runtime: `node` is the npm package's bundled bin,
+ * `node-esm` the same package's unbundled `esm/cli.js`.
+ */
+function cliArgs(runtime: Runtime): [string, string[]] {
+  if (runtime === "node") return ["node", [join(npmDir, "bin", "pycontainer.js")]];
+  if (runtime === "node-esm") return ["node", [join(npmDir, "esm", "cli.js")]];
   if (runtime === "bun") return [bun, [join(root, "cli.ts")]];
   return [deno, ["run", "-A", join(root, "cli.ts")]];
 }
@@ -119,24 +130,28 @@ const ratio = (x: number, of: number) => (x / of).toFixed(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 try {
-  // Node: the npm package, built once if missing.
-  let hasNode = existsSync(nodeCli);
-  if (!hasNode) {
-    const r = spawnSync(deno, ["run", "-A", join(root, "npm-build.ts"), "--no-tests"], {
-      cwd: root,
-      encoding: "utf8",
-    });
-    hasNode = r.status === 0 && existsSync(nodeCli);
-    if (!hasNode) {
-      notes.push(`node skipped: the npm build failed (${r.stderr.trim().split("\n").pop()})`);
-    }
+  // Node: the npm package of this tree, built into the work dir (the library needs the
+  // repository's node_modules for its dependencies; the bundled bin carries its own).
+  npmDir = join(work, "npm");
+  const npmBuild = spawnSync(
+    deno,
+    ["run", "-A", join(root, "npm-build.ts"), "--no-tests", "--out", npmDir],
+    { cwd: root, encoding: "utf8" },
+  );
+  const hasNode = npmBuild.status === 0 && existsSync(join(npmDir, "bin", "pycontainer.js"));
+  if (hasNode) {
+    await symlink(join(root, "node_modules"), join(npmDir, "node_modules"), "dir");
+  } else {
+    notes.push(
+      `node skipped: the npm build failed (${npmBuild.stderr.trim().split("\n").pop()})`,
+    );
   }
 
   // 1. hello app through the CLI under Deno.
   const app = join(work, "hello");
   await cp(join(root, "examples", "hello"), app, { recursive: true });
   const cache = join(work, "cache");
-  const helloArgs = (runtime: "deno" | "bun" | "node"): [string, string[]] => {
+  const helloArgs = (runtime: Runtime): [string, string[]] => {
     const [cmd, pre] = cliArgs(runtime);
     return [cmd, [...pre, "build", "--context", app, "--base-image", base, "-q"]];
   };
@@ -177,7 +192,7 @@ try {
 
   // 2. FastAPI app with its dependencies, from a local index.
   if (await hasRealIndex()) {
-    await benchFastapi(startup);
+    await benchFastapi(startup, hasNode);
   } else {
     notes.push("FastAPI rows skipped: run tests/fixtures/wheels_index/fetch.sh first");
   }
@@ -190,12 +205,28 @@ try {
   if (hasNode) {
     const nodeStartup = await timeN(() => timeCommand(...versionArgs("node")));
     const nodeBuild = await timeN(() => timeCommand(...helloArgs("node"), env));
+    const esmStartup = await timeN(() => timeCommand(...versionArgs("node-esm")));
+    const esmBuild = await timeN(() => timeCommand(...helloArgs("node-esm"), env));
     row(
-      "node (npm package): `cli.js --version` (start-up)",
+      "node (npm package, bundled bin): `--version` (start-up)",
       fmt(nodeStartup),
       ratio(nodeStartup, startup),
     );
-    row("node (npm package): hello no-change rebuild", fmt(nodeBuild), ratio(nodeBuild, startup));
+    row(
+      "node (npm package, bundled bin): hello no-change rebuild",
+      fmt(nodeBuild),
+      ratio(nodeBuild, startup),
+    );
+    row(
+      "node (npm package, unbundled `esm/cli.js`): `--version`",
+      fmt(esmStartup),
+      ratio(esmStartup, startup),
+    );
+    row(
+      "node (npm package, unbundled `esm/cli.js`): hello no-change rebuild",
+      fmt(esmBuild),
+      ratio(esmBuild, startup),
+    );
   }
 
   // 4. Layer throughput on a ~100 MB tree.
@@ -238,7 +269,7 @@ for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 for (const n of notes) console.log(`\n${n}`);
 
 /** FastAPI app with dependencies: lock once, then cold / edit / no-change and in-process. */
-async function benchFastapi(startup: number): Promise<void> {
+async function benchFastapi(startup: number, hasNode: boolean): Promise<void> {
   const server = await startIndexServer({ dirs: [realIndexDir()] });
   try {
     const app = join(work, "fastapi");
@@ -267,6 +298,15 @@ async function benchFastapi(startup: number): Promise<void> {
       await writeFile(join(app, "app.py"), `# bun edit ${edits++}\n`, { flag: "a" });
       return await timeCommand(bunCmd, bunArgs, env);
     });
+    const nodeEdit = async (runtime: Runtime) => {
+      const [nodeCmd, nodePre] = cliArgs(runtime);
+      const nodeArgs = [...nodePre, ...args.slice(pre.length)];
+      return await timeN(async () => {
+        await writeFile(join(app, "app.py"), `# ${runtime} edit ${edits++}\n`, { flag: "a" });
+        return await timeCommand(nodeCmd, nodeArgs, env);
+      });
+    };
+    const nodeEdits = hasNode ? [await nodeEdit("node"), await nodeEdit("node-esm")] : [];
     const inProcess: number[] = [];
     for (let i = 0; i < runs; i++) {
       await writeFile(join(app, "app.py"), `# in-process edit ${i}\n`, { flag: "a" });
@@ -291,6 +331,18 @@ async function benchFastapi(startup: number): Promise<void> {
       fmt(bunEdit),
       ratio(bunEdit, startup),
     );
+    if (nodeEdits.length === 2) {
+      row(
+        "fastapi+deps: rebuild after editing app.py, node (bundled bin)",
+        fmt(nodeEdits[0]!),
+        ratio(nodeEdits[0]!, startup),
+      );
+      row(
+        "fastapi+deps: rebuild after editing app.py, node (unbundled `esm/cli.js`)",
+        fmt(nodeEdits[1]!),
+        ratio(nodeEdits[1]!, startup),
+      );
+    }
     row(
       "fastapi+deps: app-only rebuild, `build()` work in-process",
       fmt(work_ms),
@@ -307,7 +359,7 @@ async function benchBigLayer(hasNode: boolean): Promise<void> {
   const gib = await makeBigProject(project);
   const out = join(work, "big-out");
   const cache = join(work, "big-cache");
-  const runtimes: ("deno" | "bun" | "node")[] = hasNode ? ["deno", "bun", "node"] : ["deno", "bun"];
+  const runtimes: Runtime[] = hasNode ? ["deno", "bun", "node"] : ["deno", "bun"];
   for (const runtime of runtimes) {
     const [cmd, pre] = cliArgs(runtime);
     const idle = median(
@@ -337,7 +389,7 @@ async function benchBigLayer(hasNode: boolean): Promise<void> {
     await rm(cache, { recursive: true, force: true });
     await rm(out, { recursive: true, force: true });
     const peak = median(peaks);
-    const label = runtime === "node" ? "node (npm package)" : runtime;
+    const label = runtime === "node" ? "node (npm package, bundled bin)" : runtime;
     row(`${label}: peak RSS of \`--version\` (baseline)`, `${idle.toFixed(0)} MB`, "1.00");
     row(
       `${label}: peak RSS building a ${gib} GB layer (wall ${(median(walls) / 1000).toFixed(1)} s)`,
