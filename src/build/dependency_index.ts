@@ -39,6 +39,7 @@ import {
   sdistError,
 } from "./sdist_build.ts";
 import type { BuildEventSink } from "./events.ts";
+import { directReferenceFile } from "./direct_reference.ts";
 
 /** Options of {@linkcode DependencyIndex}. */
 export interface DependencyIndexOptions {
@@ -133,6 +134,20 @@ export class DependencyIndex implements ResolverIndex {
     if (sdist === undefined) return { name, index, files };
     const built = await this.buildSdist({ ...sdist, name });
     return { name, index, files: [built, ...files] };
+  }
+
+  /**
+   * The file of a direct reference (`name @ URL`): a wheel, or a wheel built from an sdist.
+   *
+   * @param name The project name.
+   * @param url The URL (an optional `#sha256=` fragment is checked on download).
+   * @returns The wheel, listed like an index file, with its sha256.
+   */
+  directFile(name: string, url: string): Promise<IndexFile> {
+    return directReferenceFile(name, url, {
+      open: (u) => this.openUrl(u),
+      buildSdist: (s) => this.buildSdist(s),
+    });
   }
 
   /**

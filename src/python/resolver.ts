@@ -17,7 +17,9 @@
  *   and carries on — decisions that had nothing to do with the conflict are skipped over, which
  *   is what keeps real dependency trees from blowing up.
  *
- * Yanked files are only used when a requirement pins that exact version; pre-releases only when
+ * A direct reference in the root requirements (`name @ URL`) makes that one file the project's
+ * only candidate (the source lists it, see `ResolverIndex.directFile`); one made by a dependency
+ * is refused, as pip does. Yanked files are only used when a requirement pins that exact version; pre-releases only when
  * asked for, implied by a specifier, or when nothing else matches. When resolution fails, the
  * error says which requirements disagree in plain words (`resolver_explain.ts`).
  *
@@ -120,6 +122,7 @@ class _Resolver {
   #hot = new Set<string>();
   #stats = { rounds: 0, backjumps: 0, metadata: 0 };
   #rejections = new Map<string, string>();
+  #directUrls = new Map<string, string>();
 
   constructor(options: ResolveOptions) {
     this.#o = options;
@@ -129,6 +132,7 @@ class _Resolver {
     const source = this.#o.source ?? "the requirements";
     const roots = this.#o.requirements.map((r) => parseRequirement(r, source))
       .filter((r) => requirementApplies(r, this.#o.target.markerEnv));
+    for (const r of roots) if (r.url !== undefined) await this.#direct(r);
     let state: _State = { criteria: new Map(), pins: new Map() };
     for (const r of roots) {
       const conflict = await this.#add(state, r, undefined);
@@ -269,6 +273,49 @@ class _Resolver {
     return await p;
   }
 
+  /** Makes a root direct reference (`name @ URL`) the only candidate of its project. */
+  async #direct(r: Requirement): Promise<void> {
+    const name = r.normalizedName;
+    const url = r.url!;
+    const known = this.#directUrls.get(name);
+    if (known !== undefined) {
+      if (known === url) return;
+      throw new PycontainerError(
+        `${r.name} is required from two URLs: ${_redact(known)} and ${_redact(url)}`,
+        { hint: "keep one direct reference per package", exitCode: 2 },
+      );
+    }
+    if (this.#o.index.directFile === undefined) {
+      throw new PycontainerError(
+        `${r.name} @ ${_redact(url)}: direct URL references can't be resolved from an index`,
+        {
+          hint:
+            "lock the dependencies with uv or poetry (uv.lock, pylock.toml) or depend on a released version",
+          exitCode: 2,
+        },
+      );
+    }
+    this.#directUrls.set(name, url);
+    const file = await this.#o.index.directFile(name, url);
+    const pc = projectCandidates(name, [file], this.#o.target);
+    if (pc.candidates.length === 0) {
+      const why = pc.skipped[0];
+      throw new PycontainerError(
+        `${r.name} @ ${_redact(url)}: ${file.filename} does not fit the target${
+          why ? ` (${why.reason}: ${why.detail})` : ""
+        }`,
+        {
+          hint:
+            "reference a wheel built for the image's platform and Python (see the target line above)",
+          exitCode: 2,
+        },
+      );
+    }
+    this.#projects.set(name, Promise.resolve(pc));
+    this.#loaded.set(name, pc);
+    this.#indexUrls.set(name, "");
+  }
+
   /** Adds a requirement to the state (mutating its maps); returns a conflict if unsatisfiable. */
   async #add(
     state: _State,
@@ -276,14 +323,15 @@ class _Resolver {
     parent: { name: string; version: string } | undefined,
     path: readonly string[] = [],
   ): Promise<Conflict | undefined> {
-    if (r.url !== undefined) {
+    if (r.url !== undefined && parent !== undefined) {
       throw new PycontainerError(
-        `${r.name} @ ${
-          r.url.replace(/\/\/[^/@]*@/, "//")
-        }: direct URL references can't be resolved from an index`,
+        `${parent.name} ${parent.version} depends on ${r.name} @ ${
+          _redact(r.url)
+        }: a direct URL reference from a package, not from the project`,
         {
-          hint:
-            "lock the dependencies with uv or poetry (uv.lock, pylock.toml) or depend on a released version",
+          hint: `add "${r.name} @ ${
+            _redact(r.url)
+          }" to the project's own dependencies, or lock the dependencies with uv`,
           exitCode: 2,
         },
       );
@@ -455,4 +503,8 @@ class _Resolver {
       stats: { ...this.#stats },
     };
   }
+}
+
+function _redact(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//");
 }

@@ -21,6 +21,11 @@ export interface ResolverIndex {
     file: Candidate["wheel"],
     expected: { name: string; version: string },
   ): Promise<CoreMetadata>;
+  /**
+   * The file a direct reference (`name @ URL`) names, listed like an index file with its sha256.
+   * Without it, direct references are refused.
+   */
+  directFile?(name: string, url: string): Promise<Candidate["wheel"]>;
 }
 
 /** The environment packages are resolved for. */

@@ -271,6 +271,51 @@ test("without uv or pip an sdist-only dependency fails naming the package and th
   assert.match(r.stderr, /hint: .*--find-links DIR/);
 });
 
+test("a direct wheel reference (name @ URL) is installed, and the lock pins its URL and hash", {
+  skip,
+}, async () => {
+  const wheel = recordedWheel("directpkg", "1.5");
+  const host = await startIndexServer({ files: [wheel] });
+  try {
+    const url = `${host.origin}/files/${wheel.filename}`;
+    const dir = await project("usedirect", [`directpkg @ ${url}`]);
+    const r = await build(dir, ["--json", "--write-lock", "pylock.toml"]);
+    assert.equal(r.code, 0, r.stderr);
+    const dep = JSON.parse(r.stdout).images[0].layers.find((l: { source: string }) =>
+      l.source === "dependencies"
+    );
+    const files = await layerFiles(join(dir, "dist", "image"), dep.digest);
+    const init = files.find((f) => f.name.endsWith("site-packages/directpkg/__init__.py"));
+    assert.equal(new TextDecoder().decode(init?.data), '__version__ = "1.5"\n');
+    const lock = await readFile(join(dir, "pylock.toml"), "utf8");
+    assert.ok(lock.includes(url), lock);
+    assert.ok(lock.includes(host.sha256.get(wheel.filename)!), lock);
+    const again = await build(dir, ["--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const dep2 = JSON.parse(again.stdout).images[0].layers.find((l: { source: string }) =>
+      l.source === "dependencies"
+    );
+    assert.equal(dep2.digest, dep.digest);
+  } finally {
+    await host.close();
+  }
+});
+
+test("a direct sdist reference is built like an index sdist", {
+  skip: skip ?? (hasPip ? false : "no pip or uv on PATH"),
+}, async () => {
+  const dir = await project("usedirectsdist", [
+    `puresdist @ ${index.url.replace(/simple\/$/, "")}files/puresdist-1.0.tar.gz`,
+  ]);
+  const r = await build(dir, ["--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const dep = JSON.parse(r.stdout).images[0].layers.find((l: { source: string }) =>
+    l.source === "dependencies"
+  );
+  const files = await layerFiles(join(dir, "dist", "image"), dep.digest);
+  assert.ok(files.some((f) => f.name.endsWith("site-packages/puresdist/__init__.py")));
+});
+
 test("--find-links installs a wheel that no index has", { skip }, async () => {
   const dir = await project("findlinks", ["localonly>=2"]);
   const wheels = join(dir, "wheels");
