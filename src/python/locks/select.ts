@@ -245,6 +245,7 @@ export function selectForTarget(set: LockedSet, target: LockTarget): SelectedPac
     );
   }
   _checkLockCoversTarget(set, target);
+  _checkExclusive(set, target);
   const packages = set.graph !== undefined
     ? walkLockGraph(set, target.markerEnv, target.extras ?? [], target.groups ?? [])
     : _byMarker(set, target);
@@ -286,4 +287,24 @@ function _chooseFile(set: LockedSet, p: LockedPackage, target: LockTarget): Sele
       exitCode: 1,
     },
   );
+}
+
+/** Refuses a request for two extras/groups the lock declares mutually exclusive. */
+function _checkExclusive(set: LockedSet, target: LockTarget): void {
+  const requested = new Set([
+    ...(target.extras ?? []).map((e) => `extra ${normalizeName(e)}`),
+    ...(target.groups ?? []).map((g) => `group ${normalizeName(g)}`),
+  ]);
+  for (const items of set.exclusive ?? []) {
+    const asked = items.filter((i) => requested.has(i));
+    if (asked.length < 2) continue;
+    const flags = asked.map((i) => i.replace(/^(extra|group) /, "--$1 ")).join(" or ");
+    throw lockError(
+      { file: set.path },
+      `${
+        asked.join(" and ")
+      } are declared conflicting ([tool.uv] conflicts), so they can't be installed together`,
+      `build with only one of ${flags}`,
+    );
+  }
 }

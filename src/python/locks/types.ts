@@ -119,6 +119,12 @@ export interface LockedSet {
   declaredGroups?: string[];
   /** The PEP 751 `default-groups` (groups installed when none are requested). */
   defaultGroups?: string[];
+  /**
+   * The project's extras and groups declared mutually exclusive (uv `conflicts`, from
+   * `[tool.uv] conflicts`): each set lists items such as `extra cpu` or `group lint`, and a build
+   * may request at most one item of each set.
+   */
+  exclusive?: string[][];
 }
 
 /** A dependency edge in a universal lock. */

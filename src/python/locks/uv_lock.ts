@@ -240,6 +240,7 @@ export function parseUvLock(text: string, path: string, options: UvLockOptions =
   };
   const requiresPython = top.string("requires-python");
   const environments = top.strings("supported-markers");
+  const exclusive = _conflicts(doc["conflicts"], root.name);
   return {
     kind: "uv.lock",
     formatVersion: String(version),
@@ -249,7 +250,26 @@ export function parseUvLock(text: string, path: string, options: UvLockOptions =
     graph,
     ...(requiresPython === undefined ? {} : { requiresPython }),
     ...(environments.length === 0 ? {} : { environments }),
+    ...(exclusive.length === 0 ? {} : { exclusive }),
   };
+}
+
+/** The project's sets of mutually exclusive extras/groups (`conflicts = [[{ package, extra }]]`). */
+function _conflicts(value: unknown, project: string): string[][] {
+  if (!Array.isArray(value)) return [];
+  const sets: string[][] = [];
+  for (const set of value) {
+    if (!Array.isArray(set)) continue;
+    const items: string[] = [];
+    for (const item of set as Record<string, unknown>[]) {
+      const pkg = typeof item?.["package"] === "string" ? normalizeName(item["package"]) : project;
+      if (pkg !== project) continue;
+      if (typeof item["extra"] === "string") items.push(`extra ${normalizeName(item["extra"])}`);
+      if (typeof item["group"] === "string") items.push(`group ${normalizeName(item["group"])}`);
+    }
+    if (items.length > 1) sets.push(items);
+  }
+  return sets;
 }
 
 function _chooseRoot<T extends { name: string; line: number | undefined; dot: boolean }>(

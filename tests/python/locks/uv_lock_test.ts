@@ -277,3 +277,39 @@ test("selectForTarget() on uv.lock picks musllinux wheels for a musl (Alpine) ta
     assert.ok(!platforms.some((p) => p.startsWith("manylinux")), s.wheel?.filename);
   }
 });
+
+test("selectForTarget() installs one of a uv.lock's conflicting extras or groups, never two", async () => {
+  const lock = await readUvLock(`${FIXTURES}/uv_conflicts/uv.lock`);
+  assert.deepEqual(lock.exclusive, [["extra new", "extra old"], ["group lint", "group lint2"]]);
+  const pins = (extras: string[], groups: string[]) =>
+    selectForTarget(lock, linux("3.11.7", "amd64", { extras, groups })).map((s) =>
+      `${s.package.name}==${s.package.version}`
+    ).sort();
+  assert.deepEqual(pins([], []), ["click==8.5.1"]);
+  assert.deepEqual(pins(["old"], ["lint"]), ["click==8.5.1", "idna==3.6", "six==1.16.0"]);
+  assert.deepEqual(pins(["new"], ["lint2"]), ["click==8.5.1", "idna==3.10", "six==1.17.0"]);
+  for (
+    const [extras, groups, asked, flags] of [
+      [["old", "new"], [], "extra new and extra old", "--extra new or --extra old"],
+      [[], ["Lint", "lint2"], "group lint and group lint2", "--group lint or --group lint2"],
+    ] as const
+  ) {
+    assert.throws(
+      () =>
+        selectForTarget(
+          lock,
+          linux("3.11.7", "amd64", { extras: [...extras], groups: [...groups] }),
+        ),
+      (e: unknown) => {
+        assert.ok(e instanceof PycontainerError);
+        assert.equal(
+          e.message,
+          `${FIXTURES}/uv_conflicts/uv.lock: ${asked} are declared conflicting ([tool.uv] conflicts), so they can't be installed together`,
+        );
+        assert.equal(e.hint, `build with only one of ${flags}`);
+        assert.equal(e.exitCode, 2);
+        return true;
+      },
+    );
+  }
+});
