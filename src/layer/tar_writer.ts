@@ -7,10 +7,16 @@
  * uid/gid 0 with empty user/group names, one fixed mtime, modes normalised (directories 0755,
  * files 0755 when any executable bit is set, else 0644), PAX headers for long names (modern-tar).
  *
+ * Memory: file read buffers are recycled. The tar stream's chunks (file chunks pass through the
+ * packer as they are) reach only the tar hash, which consumes them at once, and gzip, which hands
+ * each back once copied; `releaseFileChunk` then lets the next file read reuse the buffer. The
+ * content streams are opened here and read by nothing else, so no one still holds a chunk.
+ *
  * @module
  */
 import { createTarPacker, type TarHeader } from "modern-tar";
 import { createGzipStream } from "../runtime/gzip.ts";
+import { releaseFileChunk } from "../runtime/file_stream.ts";
 import { createSha256 } from "../runtime/sha256.ts";
 import type { LayerEntry } from "./entry.ts";
 import { PycontainerError } from "../errors.ts";
@@ -129,7 +135,7 @@ export async function writeLayer(
   const { readable, controller } = createTarPacker();
   const piped = readable
     .pipeThrough(counter(tarHash, (n) => (uncompressedSize += n)))
-    .pipeThrough(createGzipStream())
+    .pipeThrough(createGzipStream({ releaseInput: releaseFileChunk }))
     .pipeThrough(counter(gzHash, (n) => (size += n)))
     .pipeTo(sink);
   const packed = packEntries(ordered, controller, mtime).catch((err) => {

@@ -66,6 +66,16 @@ export const GZIP_BLOCK_SIZE = 1 << 20;
 const DICTIONARY_SIZE = 32 * 1024;
 const HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 
+/** Options of {@linkcode createGzipStream}. */
+export interface GzipStreamOptions {
+  /**
+   * Called with each input chunk once its bytes have been copied, for a caller whose chunks
+   * reach nobody else and that recycles their buffers (the layer writer hands file read buffers
+   * back with `releaseFileChunk`).
+   */
+  releaseInput?: (chunk: Uint8Array) => void;
+}
+
 interface InFlight {
   result: Promise<DeflatedBlock>;
   length: number;
@@ -74,6 +84,7 @@ interface InFlight {
 /**
  * Creates a gzip compressor stream with reproducible output.
  *
+ * @param options `releaseInput`: gets each input chunk back once it is consumed.
  * @returns A transform from raw bytes to gzip bytes, identical on every runtime and chunking.
  *
  * @example Compressing a string
@@ -84,8 +95,10 @@ interface InFlight {
  * console.assert(bytes[0] === 0x1f && bytes[1] === 0x8b);
  * ```
  */
-export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
-  return _createGzipStreamAtLevel(GZIP_LEVEL);
+export function createGzipStream(
+  options: GzipStreamOptions = {},
+): TransformStream<Uint8Array, Uint8Array> {
+  return _createGzipStreamAtLevel(GZIP_LEVEL, options);
 }
 
 /**
@@ -93,6 +106,7 @@ export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
  * Layers always use {@linkcode GZIP_LEVEL}: a different level gives different bytes.
  *
  * @param level zlib level, 1–9.
+ * @param options As for {@linkcode createGzipStream}.
  * @returns A gzip transform stream.
  *
  * @example
@@ -102,7 +116,11 @@ export function createGzipStream(): TransformStream<Uint8Array, Uint8Array> {
  * console.assert((await new Response(gz).arrayBuffer()).byteLength > 18);
  * ```
  */
-export function _createGzipStreamAtLevel(level: number): TransformStream<Uint8Array, Uint8Array> {
+export function _createGzipStreamAtLevel(
+  level: number,
+  options: GzipStreamOptions = {},
+): TransformStream<Uint8Array, Uint8Array> {
+  const release = options.releaseInput;
   let block = takeBlockBuffer(GZIP_BLOCK_SIZE);
   let fill = 0;
   let dictionary = new Uint8Array(0);
@@ -146,6 +164,7 @@ export function _createGzipStreamAtLevel(level: number): TransformStream<Uint8Ar
           while (inFlight.length >= maxInFlight) await emitOldest(controller);
         }
       }
+      release?.(chunk);
     },
     async flush(controller) {
       if (total === 0) {
