@@ -59,6 +59,8 @@ let slots: Slot[] = [];
 let broken = false;
 let nextId = 1;
 const queue: Pending[] = [];
+/** Jobs given to {@linkcode runDeflate} and not finished yet (queued, on a worker or inline). */
+let unfinished = 0;
 const freeBuffers = new Map<number, ArrayBuffer[]>();
 
 function defaultThreads(): number {
@@ -154,10 +156,27 @@ function recycle(buffer: ArrayBuffer): void {
  * ```
  */
 export function runDeflate(job: DeflateJob): Promise<DeflatedBlock> {
-  return new Promise((resolve, reject) => {
+  unfinished++;
+  return new Promise<DeflatedBlock>((resolve, reject) => {
     queue.push({ id: nextId++, job, resolve, reject });
     pump();
-  });
+  }).finally(() => unfinished--);
+}
+
+/**
+ * How many jobs given to {@linkcode runDeflate} have not finished: what the gzip streams' bound
+ * on blocks in flight (and so on block buffers in use) keeps small. For tests.
+ *
+ * @returns Jobs queued or being compressed.
+ *
+ * @example
+ * ```ts
+ * import { _deflateJobsInFlight } from "./_deflate_pool.ts";
+ * console.assert(_deflateJobsInFlight() >= 0);
+ * ```
+ */
+export function _deflateJobsInFlight(): number {
+  return unfinished;
 }
 
 function runInline(p: Pending): void {

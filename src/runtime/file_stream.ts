@@ -121,6 +121,7 @@ function handleStream(
         const buffer = takeChunk(chunkSize);
         const { bytesRead } = await (await handle).read(buffer, 0, chunkSize, null);
         if (bytesRead === 0) {
+          releaseFileChunk(buffer); // end of file: nobody saw this one
           await close();
           controller.close();
         } else {

@@ -2,8 +2,13 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { spawnSync } from "node:child_process";
-import { createGzipStream, GZIP_BLOCK_SIZE } from "../../src/runtime/gzip.ts";
 import {
+  createGzipStream,
+  GZIP_BLOCK_SIZE,
+  type GzipStreamOptions,
+} from "../../src/runtime/gzip.ts";
+import {
+  _deflateJobsInFlight,
   _setDeflateWorkerUrl,
   deflateThreads,
   setDeflateThreads,
@@ -23,14 +28,19 @@ function mixedInput(size: number): Uint8Array {
   return out;
 }
 
-async function gzip(data: Uint8Array, chunk: number): Promise<Uint8Array> {
+async function gzip(
+  data: Uint8Array,
+  chunk: number,
+  options: GzipStreamOptions = {},
+): Promise<Uint8Array> {
   const stream = new ReadableStream<Uint8Array>({
     start(c) {
       for (let i = 0; i < data.length; i += chunk) c.enqueue(data.slice(i, i + chunk));
       c.close();
     },
   });
-  return new Uint8Array(await new Response(stream.pipeThrough(createGzipStream())).arrayBuffer());
+  const gz = stream.pipeThrough(createGzipStream(options));
+  return new Uint8Array(await new Response(gz).arrayBuffer());
 }
 
 async function withThreads<T>(n: number | undefined, fn: () => Promise<T>): Promise<T> {
@@ -115,4 +125,48 @@ test("createGzipStream() bytes match the golden digest on every runtime", async 
   // purpose when gzip.ts moved to 1 MiB blocks with preset dictionaries, level 4.
   const out = await gzip(big, 65_536);
   assert.equal(sha256Hex(out), "54d78d43e110a120cfcf23290a4d6efb0d60dcc4a84bf9b1d17f7fe56291d597");
+});
+
+test("createGzipStream() hands each input chunk back once it no longer needs it", async () => {
+  const expected = sha256Hex(await gzip(big, 65_536));
+  const released: number[] = [];
+  // Scribbling over a chunk the moment it comes back would change the output if gzip still
+  // read it (the layer writer reuses these buffers for the next file read).
+  const out = await gzip(big, 300_001, {
+    releaseInput: (chunk) => {
+      released.push(chunk.length);
+      chunk.fill(0xaa);
+    },
+  });
+  assert.equal(sha256Hex(out), expected);
+  assert.equal(released.length, Math.ceil(big.length / 300_001));
+  assert.equal(released.reduce((a, b) => a + b, 0), big.length);
+});
+
+test("createGzipStream() keeps at most 2 blocks per worker thread in flight", async () => {
+  for (const threads of [0, 2]) {
+    await withThreads(threads, async () => {
+      let peak = 0;
+      const sample = () => void (peak = Math.max(peak, _deflateJobsInFlight()));
+      const timer = setInterval(sample, 1);
+      try {
+        // One 24 MiB write: the transform cuts it into 24 blocks in a single call.
+        const data = mixedInput(24 * GZIP_BLOCK_SIZE);
+        const source = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(data);
+            c.close();
+          },
+        });
+        const gz = source.pipeThrough(createGzipStream());
+        for await (const _ of gz) sample();
+      } finally {
+        clearInterval(timer);
+      }
+      const bound = Math.max(2, 2 * threads);
+      assert.ok(peak <= bound, `${threads} threads: ${peak} blocks in flight, bound ${bound}`);
+      assert.ok(peak >= 2, `${threads} threads: blocks never overlapped (${peak})`);
+      assert.equal(_deflateJobsInFlight(), 0);
+    });
+  }
 });
