@@ -30,15 +30,11 @@ import {
   startRegistry,
 } from "../tests/integration/_registry.ts";
 import { hasRealIndex, realIndexDir, startIndexServer } from "../tests/python/_index_server.ts";
+import { median } from "./_stats.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const isDeno = "Deno" in globalThis;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Runs the CLI as a child process (asynchronously: the index server lives in this process). */
 function pycontainer(args: string[], env: Record<string, string>): Promise<number> {

@@ -20,15 +20,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeImage } from "../tests/integration/_push_images.ts";
 import { baseLayoutPath, startRegistry } from "../tests/integration/_registry.ts";
+import { median } from "./_stats.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const isDeno = "Deno" in globalThis;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function timed(cmd: string, args: string[]): number {
   const t0 = performance.now();
