@@ -9,7 +9,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCommand } from "../../src/cli/build_command.ts";
 import { cacheCommand } from "../../src/cli/cache_command.ts";
@@ -18,7 +19,21 @@ import { loginCommand, logoutCommand } from "../../src/cli/login_command.ts";
 import { staticGraph, staticSpecifiers } from "./_static_imports.ts";
 import { runCli } from "./_run_cli.ts";
 
-const ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+/**
+ * The repository root: the first directory above this file with a deno.json (tests/cli/ from
+ * the sources; npm/esm/tests/cli/ when Node runs the compiled tests, which check the sources).
+ */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "deno.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no deno.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+const ROOT = repositoryRoot();
 
 /** Modules needed only when the dependency layers are not in the cache, or when pushing. */
 const MISS_OR_PUSH_ONLY = [
