@@ -35,7 +35,7 @@ import type { WheelDownload } from "../python/wheel_cache.ts";
 import type { WheelInstall } from "../python/wheel_install.ts";
 import { normalizeName } from "../python/names.ts";
 import type { DependencyIndex } from "./dependency_index.ts";
-import { lockedWheel } from "./locked_wheel.ts";
+import { lockedWheel, type LockedWheelSource } from "./locked_wheel.ts";
 import type { BuildEventSink } from "./events.ts";
 import { projectRequirements } from "./project_requirements.ts";
 import type { LockedTarget } from "./write_lock.ts";
@@ -145,13 +145,12 @@ async function _newSource(ctx: DependencyContext): Promise<DependencyIndex> {
  * build), standing in for the real source until one of the two methods is called: a lock that
  * names every file's URL and hash never loads the index client.
  */
-function _lazySource(ctx: DependencyContext): DependencyIndex {
-  const lazy: Pick<DependencyIndex, "tags" | "projectFiles" | "buildSdist"> = {
+function _lazySource(ctx: DependencyContext): LockedWheelSource {
+  return {
     tags: ctx.target.tags,
     projectFiles: async (project) => await (await dependencySource(ctx)).projectFiles(project),
     buildSdist: async (sdist) => await (await dependencySource(ctx)).buildSdist(sdist),
   };
-  return lazy as DependencyIndex;
 }
 
 function _inProject(ctx: DependencyContext, path: string): string {

@@ -18,6 +18,9 @@ import type { WheelDownload } from "../python/wheel_cache.ts";
 import { parseSdistFilename, parseWheelFilename } from "../python/wheel_name.ts";
 import type { DependencyIndex } from "./dependency_index.ts";
 
+/** What reading a locked wheel needs of the dependency source. */
+export type LockedWheelSource = Pick<DependencyIndex, "tags" | "projectFiles" | "buildSdist">;
+
 /**
  * The file to install for a locked package: its wheel, or a wheel built from its sdist.
  *
@@ -38,7 +41,7 @@ export async function lockedWheel(
   pkg: LockedPackage,
   wheel: LockedFile | undefined,
   sdist: LockedFile | undefined,
-  source: DependencyIndex,
+  source: LockedWheelSource,
   lockPath: string,
 ): Promise<WheelDownload> {
   const version = pkg.version ?? "";
@@ -77,7 +80,7 @@ export async function lockedWheel(
 /** The index's files of a pinned package (allowed by its hashes): the best wheel, else an sdist. */
 async function _filesFromIndex(
   pkg: LockedPackage,
-  source: DependencyIndex,
+  source: LockedWheelSource,
 ): Promise<{ wheel?: LockedFile; sdist?: LockedFile }> {
   const page = await source.projectFiles(pkg.name);
   const hashes = new Set((pkg.hashes ?? []).map((h) => h.replace(/^sha256:/, "")));
@@ -111,7 +114,7 @@ async function _filesFromIndex(
 async function _lockedFileLocation(
   pkg: LockedPackage,
   file: LockedFile,
-  source: DependencyIndex,
+  source: LockedWheelSource,
   lockPath: string,
 ): Promise<{ filename: string; url: string; sha256: string; size: number | undefined }> {
   const version = pkg.version ?? "";

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import type { CredentialProvider } from "./credentials.ts";
 import { hostname } from "./endpoint.ts";
 
@@ -57,12 +56,14 @@ export function azureCredentials(env: Record<string, string | undefined>): Crede
   };
 }
 
-function _run(
+async function _run(
   command: string,
   args: string[],
   env: Record<string, string | undefined>,
 ): Promise<string | undefined> {
-  return new Promise((resolve) => {
+  // Loaded here: only a build that asks az for a token pays for node:child_process.
+  const { spawn } = await import("node:child_process");
+  return await new Promise((resolve) => {
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "ignore"],
       env: Object.fromEntries(

@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { PycontainerError } from "../errors.ts";
 import type { Credential } from "./credentials.ts";
 
@@ -33,7 +32,7 @@ const TIMEOUT_MS = 60_000;
  * const r = await runCredentialHelper("pass", "get", "ghcr.io", process.env);
  * ```
  */
-export function runCredentialHelper(
+export async function runCredentialHelper(
   helper: string,
   action: "get" | "store" | "erase" | "list",
   input: string,
@@ -41,13 +40,13 @@ export function runCredentialHelper(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const program = `docker-credential-${helper}`;
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-    return Promise.reject(
-      new PycontainerError(`invalid credential helper name "${helper}"`, {
-        hint: "fix credHelpers/credsStore in your Docker config.json",
-      }),
-    );
+    throw new PycontainerError(`invalid credential helper name "${helper}"`, {
+      hint: "fix credHelpers/credsStore in your Docker config.json",
+    });
   }
-  return new Promise((resolve, reject) => {
+  // Loaded here: only a build that runs a helper pays for node:child_process.
+  const { spawn } = await import("node:child_process");
+  return await new Promise((resolve, reject) => {
     const child = spawn(program, [action], {
       stdio: ["pipe", "pipe", "pipe"],
       env: Object.fromEntries(

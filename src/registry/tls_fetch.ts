@@ -18,10 +18,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
 import type { IncomingMessage } from "node:http";
-import { rootCertificates } from "node:tls";
 import { PycontainerError } from "../errors.ts";
 import type { FetchFn } from "./transport.ts";
 
@@ -71,11 +68,35 @@ export async function readCaFile(path: string): Promise<string> {
  * ```
  */
 export function caFetch(caPem: string): FetchFn {
-  const ca = caPem === "" ? undefined : [...rootCertificates, caPem];
-  return (input, init) => _send(input, init, ca);
+  let ca: string[] | undefined;
+  return async (input, init) => {
+    const net = await _loadNet();
+    if (caPem !== "") ca ??= [...net.rootCertificates, caPem];
+    return await _send(net, input, init, ca);
+  };
+}
+
+/** node:http, node:https and node:tls, loaded on first use (~10 ms of Deno start-up otherwise). */
+interface _Net {
+  httpRequest: typeof import("node:http").request;
+  httpsRequest: typeof import("node:https").request;
+  rootCertificates: readonly string[];
+}
+let _net: Promise<_Net> | undefined;
+
+function _loadNet(): Promise<_Net> {
+  _net ??= Promise.all([import("node:http"), import("node:https"), import("node:tls")]).then((
+    [http, https, tls],
+  ) => ({
+    httpRequest: http.request,
+    httpsRequest: https.request,
+    rootCertificates: tls.rootCertificates,
+  }));
+  return _net;
 }
 
 async function _send(
+  net: _Net,
   input: string,
   init: RequestInit,
   ca: string[] | undefined,
@@ -96,7 +117,7 @@ async function _send(
       headers,
       ...(url.protocol === "https:" && ca ? { ca } : {}),
     };
-    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(
+    const req = (url.protocol === "https:" ? net.httpsRequest : net.httpRequest)(
       url,
       options,
       (res: IncomingMessage) => resolve(_response(res, init.method ?? "GET", signal)),

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createSHA256 } from "hash-wasm";
 
 /** An incremental SHA-256 hasher. */
 export interface Sha256 {
@@ -20,10 +19,12 @@ export interface Sha256 {
 export type Sha256Implementation = "node" | "wasm";
 
 type NodeCrypto = typeof import("node:crypto");
-type WasmHasher = Awaited<ReturnType<typeof createSHA256>>;
+type WasmHasher = Awaited<ReturnType<typeof import("hash-wasm").createSHA256>>;
 const nodeCrypto: NodeCrypto | undefined = await import("node:crypto").catch(() => undefined);
-// Compiling the WebAssembly costs ~40 ms of start-up, so it is only done where it is needed.
-let wasmHasher: WasmHasher | undefined = nodeCrypto ? undefined : await createSHA256();
+// Loading hash-wasm (~5 ms) and compiling its WebAssembly (~40 ms) are start-up costs, so both
+// happen only where node:crypto is missing, or when asked for.
+const newWasmHasher = async () => await (await import("hash-wasm")).createSHA256();
+let wasmHasher: WasmHasher | undefined = nodeCrypto ? undefined : await newWasmHasher();
 
 /**
  * Loads the WebAssembly implementation so `createSha256("wasm")` can be used on runtimes that
@@ -39,7 +40,7 @@ let wasmHasher: WasmHasher | undefined = nodeCrypto ? undefined : await createSH
  * ```
  */
 export async function loadWasmSha256(): Promise<void> {
-  wasmHasher ??= await createSHA256();
+  wasmHasher ??= await newWasmHasher();
 }
 
 /** The implementation {@linkcode createSha256} uses by default on this runtime. */
