@@ -14,7 +14,7 @@
  * on worker threads; the blocks are concatenated in order and the CRC-32s combined. The bytes
  * depend only on the input, the block size and the level — never on chunk sizes, thread count or
  * timing (tests compare 0, 1 and N threads). At most `2 × threads` blocks per stream are in
- * flight, so memory stays flat on any input size.
+ * flight (tested), so memory stays flat on any input size.
  *
  * The gzip member: header `1f 8b 08 00`, mtime 0, XFL 0, OS 3 (unix); trailer CRC-32 and size.
  *
@@ -47,11 +47,16 @@
  *   WebAssembly zlib or libdeflate streams with a preset dictionary (`wasm-gzip` is whole-buffer).
  * - **Block size 1 MiB**: 5 bytes of sync flush per block, and the dictionary keeps matches
  *   across boundaries, so sizes are within 0.2% of one pako stream at the same level.
- * - **Memory**, peak RSS of `writeLayer` on a generated 1 GB file (`/usr/bin/time -v`): Bun 125 MB,
- *   Deno 217 MB, Node 20 287 MB — flat in the input size (Deno 200 MB input: 179 MB). The extra
- *   over one main-thread stream (Deno ~84 MB) is the workers' isolates (~17 MB each idle) and V8
- *   freeing dead ArrayBuffers late (pako allocates its ~330 KB state per block). Forcing GCs in
- *   the workers cut Node to 161 MB but cost +50–70% CPU, so it is not done.
+ * - **Memory**, peak RSS of the CLI building a 1 GB layer (`bench/rss_bench.ts --runs 3`: 16 ×
+ *   64 MiB generated files, `--base-image scratch`, empty cache): Deno 211 MB, Bun 138 MB, Node 20
+ *   162 MB; before the changes below 258 / 159 / 283 MB, with the same CPU time. V8 frees dead
+ *   `ArrayBuffer`s late (it lets tens of MB pile up per isolate), so what counts is the garbage
+ *   each thread makes per block: a worker keeps one deflate state and resets it per block (a new
+ *   `pako.Deflate` per block was ~330 KB of state plus 64 KiB chunks; `_deflate_worker.ts`),
+ *   block buffers travel to the workers and back without copies and are recycled
+ *   (`_deflate_pool.ts`), and `releaseInput` hands each input chunk back once copied, so the layer
+ *   writer's file reads reuse their buffers (`file_stream.ts`). Forcing GCs in the workers
+ *   instead cut Node to 161 MB but cost +50–70% CPU.
  *
  * @module
  */
