@@ -11,9 +11,10 @@
  * "Maximum resident set size"; medians over `--runs`.
  *
  * Node runs the npm package, compiled from the current sources into a temporary directory
- * (`npm-build.ts --out TMP --no-tests`) unless `--npm DIR` names an already built one.
+ * (`npm-build.ts --out TMP --no-tests`) unless `--npm DIR` names an already built one: `node` is
+ * its unbundled `esm/cli.js`, `node-bin` its bundled bin (`bin/pycontainer.js`, what users run).
  *
- * Usage: `deno run -A bench/rss_bench.ts [--runtimes deno,bun,node] [--runs 1] [--files 16]
+ * Usage: `deno run -A bench/rss_bench.ts [--runtimes deno,bun,node,node-bin] [--runs 1] [--files 16]
  * [--project DIR] [--npm DIR]`. With `--project DIR` the project is generated there only when
  * missing and kept afterwards.
  *
@@ -33,7 +34,7 @@ const bin = join(root, "node_modules", ".bin");
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    runtimes: { type: "string", default: "deno,bun,node" },
+    runtimes: { type: "string", default: "deno,bun,node,node-bin" },
     runs: { type: "string", default: "1" },
     files: { type: "string", default: "16" },
     project: { type: "string" },
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
   },
 });
 
-type Runtime = "deno" | "bun" | "node";
+type Runtime = "deno" | "bun" | "node" | "node-bin";
 
 interface Measured {
   /** Peak RSS in MB. */
@@ -146,7 +147,7 @@ try {
     : await makeBigProject(project, Number(args.files));
 
   let npmDir = args.npm;
-  if (runtimes.includes("node") && npmDir === undefined) {
+  if (runtimes.some((r) => r.startsWith("node")) && npmDir === undefined) {
     npmDir = join(work, "npm");
     const r = spawnSync(join(bin, "deno"), [
       "run",
@@ -166,10 +167,18 @@ try {
   const cli = (runtime: Runtime): [string, string[]] =>
     runtime === "node"
       ? ["node", [join(npmDir!, "esm", "cli.js")]]
+      : runtime === "node-bin"
+      ? ["node", [join(npmDir!, "bin", "pycontainer.js")]]
       : runtime === "bun"
       ? [join(bin, "bun"), [join(root, "cli.ts")]]
       : [join(bin, "deno"), ["run", "-A", join(root, "cli.ts")]];
 
+  const label: Record<Runtime, string> = {
+    deno: "deno",
+    bun: "bun",
+    node: "node (npm package, `esm/cli.js`)",
+    "node-bin": "node (npm package, bundled bin)",
+  };
   const rows: string[] = [];
   for (const runtime of runtimes) {
     const [cmd, pre] = cli(runtime);
@@ -202,11 +211,11 @@ try {
     const base = median(idle);
     const peak = median(samples.map((s) => s.rss));
     rows.push(
-      `| ${runtime === "node" ? "node (npm package)" : runtime} | ${base.toFixed(0)} MB | ${
-        peak.toFixed(0)
-      } MB (${samples.map((s) => s.rss.toFixed(0)).join(", ")}) | ${(peak / base).toFixed(2)} | ${
-        median(samples.map((s) => s.wall)).toFixed(1)
-      } s | ${median(samples.map((s) => s.cpu)).toFixed(1)} s |`,
+      `| ${label[runtime]} | ${base.toFixed(0)} MB | ${peak.toFixed(0)} MB (${
+        samples.map((s) => s.rss.toFixed(0)).join(", ")
+      }) | ${(peak / base).toFixed(2)} | ${median(samples.map((s) => s.wall)).toFixed(1)} s | ${
+        median(samples.map((s) => s.cpu)).toFixed(1)
+      } s |`,
     );
   }
   const versions = [
