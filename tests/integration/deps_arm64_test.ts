@@ -165,11 +165,21 @@ test("a two-platform build writes one lock for both and rebuilds from it identic
   const second = await cli(args, env);
   assert.equal(second.code, 0, second.stderr);
   const deps = (out: string) =>
-    JSON.parse(out).images.map((i: { platform: string; layers: { source: string }[] }) => ({
+    JSON.parse(out).images.map((
+      i: { platform: string; layers: { source: string; state: string }[] },
+    ) => ({
       platform: i.platform,
-      layers: i.layers.filter((l) => l.source !== "base" && l.source !== "app files"),
+      layers: i.layers.filter((l) => l.source !== "base" && l.source !== "app files")
+        .map(({ state: _, ...digests }) => digests),
     }));
   assert.deepEqual(deps(second.stdout), deps(first.stdout));
+  // The second build reused every dependency layer the first one built.
+  for (const image of deps(second.stdout)) assert.ok(image.layers.length >= 2);
+  for (const image of JSON.parse(second.stdout).images) {
+    for (const l of image.layers) {
+      if (l.source !== "base" && l.source !== "app files") assert.equal(l.state, "cached");
+    }
+  }
   const machines = new Map([["linux/amd64", 62], ["linux/arm64/v8", 183]]);
   for (const image of JSON.parse(second.stdout).images) {
     const dep = image.layers.find((l: { source: string }) => l.source === "dependencies");
