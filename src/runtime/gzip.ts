@@ -48,15 +48,16 @@
  * - **Block size 1 MiB**: 5 bytes of sync flush per block, and the dictionary keeps matches
  *   across boundaries, so sizes are within 0.2% of one pako stream at the same level.
  * - **Memory**, peak RSS of the CLI building a 1 GB layer (`bench/rss_bench.ts --runs 3`: 16 ×
- *   64 MiB generated files, `--base-image scratch`, empty cache): Deno 211 MB, Bun 138 MB, Node 20
- *   162 MB; before the changes below 258 / 159 / 283 MB, with the same CPU time. V8 frees dead
- *   `ArrayBuffer`s late (it lets tens of MB pile up per isolate), so what counts is the garbage
- *   each thread makes per block: a worker keeps one deflate state and resets it per block (a new
- *   `pako.Deflate` per block was ~330 KB of state plus 64 KiB chunks; `_deflate_worker.ts`),
- *   block buffers travel to the workers and back without copies and are recycled
- *   (`_deflate_pool.ts`), and `releaseInput` hands each input chunk back once copied, so the layer
- *   writer's file reads reuse their buffers (`file_stream.ts`). Forcing GCs in the workers
- *   instead cut Node to 161 MB but cost +50–70% CPU.
+ *   64 MiB generated files, `--base-image scratch`, empty cache): Deno 190 MB, Bun 110 MB, Node 20
+ *   144 MB (npm package; its bundled bin 138 MB); before the changes below 258 / 159 / 283 MB,
+ *   with the same CPU time. V8 frees dead `ArrayBuffer`s late (it lets tens of MB pile up per
+ *   isolate), so what counts is the garbage each thread makes per block: a worker keeps one
+ *   deflate state and resets it per block (a new `pako.Deflate` per block was ~330 KB of state
+ *   plus 64 KiB chunks; `_deflate_worker.ts`), block buffers travel to the workers and back
+ *   without copies and are recycled (`_deflate_pool.ts`), and `releaseInput` hands each input
+ *   chunk back once copied, so the layer writer's file reads reuse their buffers
+ *   (`file_stream.ts`). Forcing GCs in the workers instead cut Node to 161 MB but cost +50–70%
+ *   CPU.
  *
  * @module
  */
