@@ -23,6 +23,7 @@ import type { BlobSource } from "./blob_source.ts";
 import { readBlob } from "./blob_source.ts";
 import { tempPathFor, writeFileAtomic } from "./atomic.ts";
 import { openFileStream, writeStreamToFile } from "./_file_stream.ts";
+import { releaseFileChunk } from "../runtime/file_stream.ts";
 import { REF_NAME_ANNOTATION } from "./layout_reader.ts";
 import { DigestMismatchError, verifyStream } from "./verify_stream.ts";
 import { LOCK_FILE_NAME, withDirLock } from "./dir_lock.ts";
@@ -207,7 +208,10 @@ async function _writeBlob(blobDir: string, d: Descriptor, blobs: BlobSource): Pr
       // The OS copies (fast, reflinks where possible); the copy is still hashed, because a cache
       // file can have been damaged since it was verified, and the output must be right.
       await copyFile(local, temp);
-      await (verifyStream(await openFileStream(temp), d, local)).pipeTo(new WritableStream())
+      // Each chunk is only hashed on its way through: its buffer goes back to the reader, so
+      // verifying a big layer doesn't leave a trail of dead buffers for the GC (peak RSS).
+      await (verifyStream(await openFileStream(temp), d, local))
+        .pipeTo(new WritableStream({ write: releaseFileChunk }))
         .catch((e) => {
           if (!(e instanceof DigestMismatchError)) throw e;
           throw new DigestMismatchError(
