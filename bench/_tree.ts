@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,6 +35,50 @@ export async function makeTree(dir: string, megabytes: number): Promise<number> 
     for (let i = 0; i < bin.length; i++) bin[i] = i % 7 === 0 ? Math.floor(rand() * 256) : i % 251;
     await writeFile(join(dir, `pkg${pkg}`, `_native.so`), bin);
     total += bin.length;
+  }
+  return total;
+}
+
+/**
+ * Writes the peak-RSS benchmarks' project: pyproject.toml, app.py and `files` × 64 MiB under
+ * data/ — runs of source text with random bytes between them, so gzip works (about 4:1) without
+ * being the whole cost.
+ *
+ * @param dir Target directory (created).
+ * @param files How many 64 MiB files (16 makes the 1 GB layer).
+ * @returns The number of bytes written under data/.
+ */
+export async function makeBigProject(dir: string, files: number): Promise<number> {
+  await mkdir(join(dir, "data"), { recursive: true });
+  await writeFile(join(dir, "pyproject.toml"), '[project]\nname = "big"\nversion = "0.1.0"\n');
+  await writeFile(join(dir, "app.py"), 'print("big")\n');
+  const text = await readFile(join(root, "src", "build", "build.ts"));
+  const n = 64 * 1024 * 1024;
+  const buf = new Uint8Array(n);
+  let x = 2463534242;
+  const rnd = () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+  for (let i = 0; i < n;) {
+    const r = rnd();
+    if ((r & 3) === 0) {
+      for (let k = 0; k < 16 && i < n; k++) buf[i++] = rnd() & 255;
+    } else {
+      const off = (r >>> 8) % (text.length - 256);
+      const len = 32 + ((r >>> 2) & 63);
+      for (let k = 0; k < len && i < n; k++) buf[i++] = text[off + k]!;
+    }
+  }
+  let total = 0;
+  for (let f = 0; f < files; f++) {
+    buf[0] = f;
+    const file = join(dir, "data", `blob${String(f).padStart(2, "0")}.bin`);
+    await writeFile(file, buf);
+    total += (await stat(file)).size;
   }
   return total;
 }

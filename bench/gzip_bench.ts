@@ -30,6 +30,7 @@ import pako from "pako";
 import { _createGzipStreamAtLevel, createGzipStream, GZIP_LEVEL } from "../src/runtime/gzip.ts";
 import { deflateThreads, setDeflateThreads } from "../src/runtime/_deflate_pool.ts";
 import { makeTree } from "./_tree.ts";
+import { median } from "./_stats.ts";
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -51,11 +52,6 @@ interface Sample {
 interface Contender {
   name: string;
   run: (file: string, data: Uint8Array) => Promise<Sample>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** `gzip -L -c file | sha256sum`; CPU from bash's `times` (children's user + system). */

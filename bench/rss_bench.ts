@@ -21,12 +21,14 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, symlink } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { makeBigProject } from "./_tree.ts";
+import { median } from "./_stats.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
@@ -51,11 +53,6 @@ interface Measured {
   wall: number;
   /** User + system CPU seconds. */
   cpu: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Runs `cmd` under `/usr/bin/time -v` and reads peak RSS, wall and CPU from its report. */
@@ -87,45 +84,6 @@ function timeV(cmd: string, cmdArgs: string[]): Promise<Measured> {
       resolve({ rss: rssKb! / 1024, wall: h * 3600 + m * 60 + s, cpu: user! + sys! });
     });
   });
-}
-
-/**
- * Writes the project: pyproject.toml, app.py and `files` × 64 MiB under data/ (the generator of
- * bench/run.ts, so both benchmarks build the same bytes).
- */
-async function makeBigProject(dir: string, files: number): Promise<number> {
-  await mkdir(join(dir, "data"), { recursive: true });
-  await writeFile(join(dir, "pyproject.toml"), '[project]\nname = "big"\nversion = "0.1.0"\n');
-  await writeFile(join(dir, "app.py"), 'print("big")\n');
-  const text = await readFile(join(root, "src", "build", "build.ts"));
-  const n = 64 * 1024 * 1024;
-  const buf = new Uint8Array(n);
-  let x = 2463534242;
-  const rnd = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-  for (let i = 0; i < n;) {
-    const r = rnd();
-    if ((r & 3) === 0) {
-      for (let k = 0; k < 16 && i < n; k++) buf[i++] = rnd() & 255;
-    } else {
-      const off = (r >>> 8) % (text.length - 256);
-      const len = 32 + ((r >>> 2) & 63);
-      for (let k = 0; k < len && i < n; k++) buf[i++] = text[off + k]!;
-    }
-  }
-  let total = 0;
-  for (let f = 0; f < files; f++) {
-    buf[0] = f;
-    const file = join(dir, "data", `blob${String(f).padStart(2, "0")}.bin`);
-    await writeFile(file, buf);
-    total += (await stat(file)).size;
-  }
-  return total;
 }
 
 async function projectSize(dir: string): Promise<number> {

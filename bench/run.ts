@@ -30,7 +30,7 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -39,7 +39,8 @@ import { build } from "../src/build/build.ts";
 import { collectAppFiles } from "../src/project/app_files.ts";
 import { writeLayer } from "../src/layer/tar_writer.ts";
 import { hasRealIndex, realIndexDir, startIndexServer } from "../tests/python/_index_server.ts";
-import { makeTree } from "./_tree.ts";
+import { makeBigProject, makeTree } from "./_tree.ts";
+import { median } from "./_stats.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
@@ -49,11 +50,6 @@ const deno = join(bin, "deno");
 const bun = join(bin, "bun");
 /** The npm package, built into the work dir below. */
 let npmDir = "";
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 interface Ran {
   ms: number;
@@ -356,7 +352,7 @@ async function benchFastapi(startup: number, hasNode: boolean): Promise<void> {
 /** Peak RSS of the CLI building a ~1 GB layer under each runtime, vs its `--version`. */
 async function benchBigLayer(hasNode: boolean): Promise<void> {
   const project = join(work, "big");
-  const gib = await makeBigProject(project);
+  const gib = ((await makeBigProject(project, 16)) / 2 ** 30).toFixed(2);
   const out = join(work, "big-out");
   const cache = join(work, "big-cache");
   const runtimes: Runtime[] = hasNode ? ["deno", "bun", "node"] : ["deno", "bun"];
@@ -409,43 +405,4 @@ function peakRss(r: Ran): number {
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   if (!m) throw new Error(`no peak RSS in /usr/bin/time output: ${r.stderr.slice(-400)}`);
   return Number(m[1]) / 1024;
-}
-
-/**
- * A project of 16 × 64 MiB generated files: runs of source text with random bytes between
- * them, so gzip works (about 4:1) without being the whole cost.
- */
-async function makeBigProject(dir: string): Promise<string> {
-  await mkdir(join(dir, "data"), { recursive: true });
-  await writeFile(join(dir, "pyproject.toml"), '[project]\nname = "big"\nversion = "0.1.0"\n');
-  await writeFile(join(dir, "app.py"), 'print("big")\n');
-  const text = await readFile(join(root, "src", "build", "build.ts"));
-  const n = 64 * 1024 * 1024;
-  const buf = new Uint8Array(n);
-  let x = 2463534242;
-  const rnd = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-  for (let i = 0; i < n;) {
-    const r = rnd();
-    if ((r & 3) === 0) {
-      for (let k = 0; k < 16 && i < n; k++) buf[i++] = rnd() & 255;
-    } else {
-      const off = (r >>> 8) % (text.length - 256);
-      const len = 32 + ((r >>> 2) & 63);
-      for (let k = 0; k < len && i < n; k++) buf[i++] = text[off + k]!;
-    }
-  }
-  let total = 0;
-  for (let f = 0; f < 16; f++) {
-    buf[0] = f;
-    const file = join(dir, "data", `blob${String(f).padStart(2, "0")}.bin`);
-    await writeFile(file, buf);
-    total += (await stat(file)).size;
-  }
-  return (total / 2 ** 30).toFixed(2);
 }
