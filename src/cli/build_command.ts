@@ -167,8 +167,22 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     ...(cacheDir === undefined ? {} : { cacheDir: resolve(cacheDir) }),
     ...(caFile === undefined ? {} : { caFile: resolve(caFile) }),
   });
+  const dryRun = values["dry-run"] === true;
+  if (!json && !dryRun && !quiet) {
+    // What was built comes before the push's progress, in the order things happened.
+    for (const image of result.images) {
+      io.stderr(
+        `built ${image.platform} ${image.manifestDigest} (${
+          formatBytes(image.size)
+        }, ${image.layers.length} layers)`,
+      );
+    }
+    if (result.output !== undefined) {
+      io.stderr(`wrote ${result.output} tagged ${result.tags.join(", ")}`);
+    }
+  }
   let pushed: PushResult | undefined;
-  if (values.push === true && values["dry-run"] !== true) {
+  if (values.push === true && !dryRun) {
     pushed = await pushLayoutWithFlags({
       blobs: result.blobs,
       root: result.descriptor,
@@ -179,27 +193,12 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   if (json) {
     io.stdout(JSON.stringify(
-      {
-        ...resultJson(result, values["dry-run"] === true),
-        ...(pushed ? { push: pushJson(pushed) } : {}),
-      },
+      { ...resultJson(result, dryRun), ...(pushed ? { push: pushJson(pushed) } : {}) },
       null,
       2,
     ));
-  } else if (values["dry-run"] === true) io.stdout(formatPlan(result.plan));
+  } else if (dryRun) io.stdout(formatPlan(result.plan));
   else {
-    if (!quiet) {
-      for (const image of result.images) {
-        io.stderr(
-          `built ${image.platform} ${image.manifestDigest} (${
-            formatBytes(image.size)
-          }, ${image.layers.length} layers)`,
-        );
-      }
-      if (result.output !== undefined) {
-        io.stderr(`wrote ${result.output} tagged ${result.tags.join(", ")}`);
-      }
-    }
     io.stdout(result.digest);
     for (const r of pushed?.repositories ?? []) io.stdout(r.reference);
   }

@@ -256,6 +256,10 @@ test("build --push builds, pushes to every tag and prints the pushed references"
   assert.equal(pushed, `${registry.host}/built/hello@${digest}`);
   // The base layers were mounted from the base image's repository.
   assert.match(r.stderr, /mounted from base\/python/);
+  // What was built is reported before the push's progress; no layout is written.
+  const built = r.stderr.indexOf("built linux/amd64 sha256:");
+  assert.ok(built >= 0 && built < r.stderr.indexOf("pushed "), r.stderr);
+  assert.doesNotMatch(r.stderr, /^wrote /m);
   assert.equal(await skopeoDigest(`${registry.host}/built/hello:latest`), digest);
 });
 
