@@ -17,7 +17,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { evictCache } from "../../src/cache/eviction.ts";
-import { baseLayoutPath } from "./_registry.ts";
+import { baseLayoutPath, pushLayoutToRegistry, run, startRegistry } from "./_registry.ts";
 import { checkCacheDir, checkLayout, skopeoInspect, skopeoSkipReason } from "./_oci_check.ts";
 
 const repo = resolve(import.meta.dirname!, "..", "..");
@@ -70,10 +70,7 @@ interface Started {
 }
 
 function startBuild(context: string, cache: string, output: string): Started {
-  const child = spawn(deno, [
-    "run",
-    "-A",
-    join(repo, "cli.ts"),
+  return startCli([
     "build",
     "--quiet",
     "--context",
@@ -84,7 +81,15 @@ function startBuild(context: string, cache: string, output: string): Started {
     cache,
     "--output",
     output,
-  ], { cwd: repo, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  ]);
+}
+
+function startCli(args: string[]): Started {
+  const child = spawn(deno, ["run", "-A", join(repo, "cli.ts"), ...args], {
+    cwd: repo,
+    env: { ...process.env, NO_COLOR: "1", CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += String(d)));
@@ -199,5 +204,100 @@ test(
     const r = await startBuild(project, join(work, "leftover-cache"), output).exited;
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await checkLayout(output)).state, "complete");
+  },
+);
+
+test(
+  "registry-only builds killed while rebuilding deferred layers for a push leave a sound cache",
+  {
+    skip,
+    timeout: 120_000,
+  },
+  async () => {
+    const seed = Number(process.env.KILL_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`registry kill test seed ${seed} (replay with KILL_TEST_SEED=${seed})`);
+    const rand = prng(seed);
+    const registry = await startRegistry();
+    try {
+      const baseRef = `${registry.host}/base/python:bookworm`;
+      await pushLayoutToRegistry(baseLayoutPath(), "bookworm", baseRef);
+      const project = join(work, "push-project");
+      const cache = join(work, "push-cache");
+      await mkdir(join(project, "data"), { recursive: true });
+      await writeFile(
+        join(project, "pyproject.toml"),
+        '[project]\nname = "pushme"\nversion = "1"\n',
+      );
+      await writeFile(join(project, "app.py"), 'print("push")\n');
+      for (let i = 0; i < FILES; i++) {
+        await writeFile(join(project, "data", `part${i}.bin`), randomBytes(rand, FILE_BYTES));
+      }
+      const push = (repository: string) =>
+        startCli([
+          "build",
+          "--quiet",
+          "--context",
+          project,
+          "--base-image",
+          baseRef,
+          "--cache-dir",
+          cache,
+          "--tag",
+          `${registry.host}/${repository}:1`,
+          "--push",
+        ]);
+      const t0 = Date.now();
+      const first = await push("kill/first").exited;
+      assert.equal(first.code, 0, first.stderr);
+      const pushMs = Date.now() - t0;
+      const digest = first.stdout.split("\n")[0]!;
+
+      const started = Date.now();
+      let killed = 0;
+      let rounds = 0;
+      for (let round = 0; round < ROUNDS && Date.now() - started < BUDGET_MS; round++) {
+        rounds++;
+        // The cache keeps its records but not its blobs, and each round pushes to a repository
+        // that lacks the app layer: the push has to rebuild the deferred layer, and is killed.
+        await rm(join(cache, "blobs"), { recursive: true, force: true });
+        const delay = Math.floor(rand() * pushMs * 1.2);
+        const build = push(`kill/round${round}`);
+        const timer = setTimeout(() => build.kill(), delay);
+        const r = await build.exited;
+        clearTimeout(timer);
+        if (r.signal === "SIGKILL") killed++;
+        else {
+          assert.equal(r.code, 0, `round ${round} failed without being killed: ${r.stderr}`);
+          assert.equal(
+            r.stdout.split("\n")[0],
+            digest,
+            "the rebuilt layer has the recorded digest",
+          );
+        }
+        const c = await checkCacheDir(cache);
+        console.log(
+          `round ${round}: ${r.signal === "SIGKILL" ? "killed" : "finished"} after ${delay} ms; ` +
+            `cache ${c.verified} blobs, ${c.recordsHit}/${c.records} records hit, ${c.temps.length} temp`,
+        );
+      }
+      assert.ok(killed >= Math.min(3, rounds), `only ${killed} of ${rounds} pushes were killed`);
+
+      // The next push completes, with the same image.
+      await rm(join(cache, "blobs"), { recursive: true, force: true });
+      const final = await push("kill/final").exited;
+      assert.equal(final.code, 0, final.stderr);
+      assert.equal(final.stdout.split("\n")[0], digest);
+      const raw = JSON.parse(
+        await run("skopeo", [
+          "inspect",
+          "--tls-verify=false",
+          `docker://${registry.host}/kill/final:1`,
+        ]),
+      );
+      assert.equal(raw.Digest, digest);
+      await checkCacheDir(cache);
+    } finally {
+      await registry.stop();
+    }
   },
 );
