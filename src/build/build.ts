@@ -17,6 +17,7 @@ import { cachedLayer, type LayerContext } from "./cached_layer.ts";
 import { DeferredBlobs } from "./deferred_blobs.ts";
 import { dependencyLayersFor } from "./dependency_layers.ts";
 import { sha256Hex } from "../runtime/sha256.ts";
+import { type GzipBlockStats, gzipBlockStats } from "../runtime/gzip.ts";
 import { loadFileConfig } from "../config/load_file_config.ts";
 import { type ConfigOverrides, mergeConfig } from "../config/merge_config.ts";
 import type { BuildConfig } from "../config/types.ts";
@@ -176,6 +177,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
   }
 
   cacheLimit(undefined, env); // a bad PYCONTAINER_CACHE_MAX_SIZE fails before any work
+  const gzipBefore = gzipBlockStats();
   const store = request.cacheDir ? new BlobStore(request.cacheDir) : BlobStore.default(env);
   const files = await FileDigests.load(
     join(store.root, "file-digests", `${sha256Hex(plan.context)}.json`),
@@ -230,6 +232,7 @@ export async function build(request: BuildRequest = {}): Promise<BuildResult> {
     const layers = [...deps.layers, await appLayerBuild];
     return { base, ...composeImage(plan, platform, base, layers, memory, deps.env) };
   }));
+  reportGzip(gzipBefore, emit);
   const images = built.map((b) => ({
     ...b.built,
     layers: b.built.layers.map((l) => ({ ...l, state: layerStates.get(l.digest) ?? l.state })),
@@ -361,6 +364,20 @@ function indexFor(manifests: Descriptor[], plan: BuildPlan, memory: Uint8Array[]
 function layoutTag(reference: string): string {
   const ref = parseReference(reference);
   return ref.tag ?? "latest";
+}
+
+/** With `--verbose`: where this build's gzip blocks were compressed (worker threads or not). */
+function reportGzip(before: GzipBlockStats, emit: BuildEventSink): void {
+  const now = gzipBlockStats();
+  const workers = now.workerBlocks - before.workerBlocks;
+  const main = now.mainThreadBlocks - before.mainThreadBlocks;
+  if (workers + main === 0) return;
+  emit({
+    type: "detail",
+    message: `gzip: ${workers} blocks on worker threads, ${main} on the main thread${
+      now.workersUnavailable ? " (worker threads could not start here)" : ""
+    }`,
+  });
 }
 
 function describeRegistryEvent(event: RegistryEvent): string {

@@ -62,6 +62,8 @@ const queue: Pending[] = [];
 /** Jobs given to {@linkcode runDeflate} and not finished yet (queued, on a worker or inline). */
 let unfinished = 0;
 const freeBuffers = new Map<number, ArrayBuffer[]>();
+/** Blocks compressed so far, by where (see {@linkcode deflateStats}). */
+const counts = { workers: 0, mainThread: 0 };
 
 function defaultThreads(): number {
   const cores = (() => {
@@ -179,9 +181,41 @@ export function _deflateJobsInFlight(): number {
   return unfinished;
 }
 
+/** Where blocks given to {@linkcode runDeflate} were compressed, since the process started. */
+export interface DeflateStats {
+  /** Blocks compressed on worker threads. */
+  workerBlocks: number;
+  /** Blocks compressed on the main thread (no cores to spare, or workers could not start). */
+  mainThreadBlocks: number;
+  /** True once workers failed to start or died: the main thread compresses from then on. */
+  workersUnavailable: boolean;
+}
+
+/**
+ * Counts of where blocks were compressed: how a build can tell (and `--verbose` show) whether
+ * its layers really used the worker threads.
+ *
+ * @returns The counts since the process started.
+ *
+ * @example
+ * ```ts
+ * import { deflateStats } from "./_deflate_pool.ts";
+ * const s = deflateStats();
+ * console.assert(s.workerBlocks >= 0 && s.mainThreadBlocks >= 0);
+ * ```
+ */
+export function deflateStats(): DeflateStats {
+  return {
+    workerBlocks: counts.workers,
+    mainThreadBlocks: counts.mainThread,
+    workersUnavailable: broken,
+  };
+}
+
 function runInline(p: Pending): void {
   try {
     p.resolve(deflateBlock(p.job));
+    counts.mainThread++;
   } catch (err) {
     p.reject(err as Error);
   } finally {
@@ -240,11 +274,20 @@ export function _setDeflateWorkerUrl(url: URL | undefined): void {
   workerUrlOverride = url;
 }
 
+/**
+ * Where the worker module is: next to this one (`.ts` from source, `.js` in the npm package and
+ * its bundled bin), or, in a `bun build --compile cli.ts src/runtime/_deflate_worker.ts`
+ * executable, embedded at its source path under the executable's virtual root (this module's
+ * URL is then the executable's, `file:///$bunfs/root/<name>`).
+ */
+function defaultWorkerUrl(): URL {
+  const here = import.meta.url;
+  if (here.startsWith("file:///$bunfs/")) return new URL("./src/runtime/_deflate_worker.js", here);
+  return new URL(here.endsWith(".ts") ? "./_deflate_worker.ts" : "./_deflate_worker.js", here);
+}
+
 function spawn(): boolean {
-  const url = workerUrlOverride ?? new URL(
-    import.meta.url.endsWith(".ts") ? "./_deflate_worker.ts" : "./_deflate_worker.js",
-    import.meta.url,
-  );
+  const url = workerUrlOverride ?? defaultWorkerUrl();
   let worker: Worker;
   try {
     worker = new Worker(url, {
@@ -276,7 +319,10 @@ function onReply(slot: Slot, msg: Reply): void {
     recycle(msg.input);
     if (p && p.id === msg.id) {
       if ("error" in msg) p.reject(new Error(msg.error));
-      else p.resolve({ deflated: new Uint8Array(msg.deflated), crc: msg.crc });
+      else {
+        counts.workers++;
+        p.resolve({ deflated: new Uint8Array(msg.deflated), crc: msg.crc });
+      }
     }
   }
   if (slot.retired) {

@@ -64,6 +64,11 @@
  */
 import { crc32Combine } from "./crc32.ts";
 import { deflateThreads, runDeflate, takeBlockBuffer } from "./_deflate_pool.ts";
+
+export {
+  type DeflateStats as GzipBlockStats,
+  deflateStats as gzipBlockStats,
+} from "./_deflate_pool.ts";
 import { deflateBlock, type DeflatedBlock } from "./_deflate_worker.ts";
 
 /** The deflate level. See the module doc for the measurements behind it. */

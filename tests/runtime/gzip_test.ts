@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import {
   createGzipStream,
   GZIP_BLOCK_SIZE,
+  gzipBlockStats,
   type GzipStreamOptions,
 } from "../../src/runtime/gzip.ts";
 import {
@@ -169,4 +170,18 @@ test("createGzipStream() keeps at most 2 blocks per worker thread in flight", as
       assert.equal(_deflateJobsInFlight(), 0);
     });
   }
+});
+
+test("gzipBlockStats() counts the blocks compressed on worker threads and on the main thread", async () => {
+  const blocks = Math.ceil(big.length / GZIP_BLOCK_SIZE);
+  const before = gzipBlockStats();
+  await withThreads(0, () => gzip(big, 65_536));
+  const inline = gzipBlockStats();
+  assert.equal(inline.mainThreadBlocks - before.mainThreadBlocks, blocks);
+  assert.equal(inline.workerBlocks, before.workerBlocks);
+  await withThreads(2, () => gzip(big, 65_536));
+  const threaded = gzipBlockStats();
+  assert.equal(threaded.workerBlocks - inline.workerBlocks, blocks);
+  assert.equal(threaded.mainThreadBlocks, inline.mainThreadBlocks);
+  assert.equal(threaded.workersUnavailable, false);
 });
