@@ -105,6 +105,16 @@ export class DeferredBlobs implements BlobSource {
     return this.#store.localPath(descriptor);
   }
 
+  /**
+   * Builds the blob into the store (once), so a push does it before opening an upload session.
+   *
+   * @param descriptor The blob.
+   * @returns When the blob is in the store.
+   */
+  prepare(descriptor: Descriptor): Promise<void> {
+    return this.#materialize(descriptor);
+  }
+
   #materialize(descriptor: Descriptor): Promise<void> {
     const pending = this.#pending.get(descriptor.digest);
     if (!pending) return Promise.reject(missingBlobError(descriptor, "the deferred layers"));

@@ -97,6 +97,9 @@ export async function uploadBlob(
   options: UploadBlobOptions = {},
 ): Promise<{ outcome: UploadOutcome; from?: string }> {
   if (await blobExists(client, target, descriptor)) return { outcome: "exists" };
+  // A blob that has to be produced first (a deferred layer) is built before any upload session
+  // is opened: a declined mount opens one, and registries expire idle sessions.
+  await source.prepare?.(descriptor);
   for (const from of options.mountFrom ?? []) {
     if (from === target.repository) continue;
     const mounted = await _tryMount(client, target, descriptor, from);

@@ -33,6 +33,14 @@ export interface BlobSource {
    * @returns The file path, or undefined when the blob isn't (yet) a local verified file.
    */
   localPath?(descriptor: Descriptor): Promise<string | undefined>;
+  /**
+   * Optional: make the blob ready to read when producing it takes a while (a deferred layer is
+   * built now), so a push does that before opening an upload session rather than while the
+   * registry waits on it.
+   * @param descriptor The blob.
+   * @returns When the blob can be opened without delay.
+   */
+  prepare?(descriptor: Descriptor): Promise<void>;
 }
 
 /**
@@ -91,6 +99,9 @@ export function chainBlobSources(...sources: BlobSource[]): BlobSource {
     async localPath(d) {
       const s = await pick(d);
       return s?.localPath ? s.localPath(d) : undefined;
+    },
+    async prepare(d) {
+      await (await pick(d))?.prepare?.(d);
     },
   };
 }

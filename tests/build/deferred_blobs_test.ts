@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeferredBlobs } from "../../src/build/deferred_blobs.ts";
 import { describeBytes } from "../../src/oci/digest.ts";
-import { readBlob } from "../../src/store/blob_source.ts";
+import { chainBlobSources, readBlob } from "../../src/store/blob_source.ts";
 import { BlobStore } from "../../src/store/blob_store.ts";
 import { PycontainerError } from "../../src/errors.ts";
 
@@ -83,5 +83,25 @@ test("DeferredBlobs.open() reads a blob already in the store without building it
     const deferred = new DeferredBlobs(store);
     deferred.defer(d, "app files", () => Promise.reject(new Error("must not build")));
     assert.deepEqual(await readBlob(deferred, d, "test"), bytes);
+  });
+});
+
+test("DeferredBlobs.prepare() builds the blob ahead of opening it, once", async () => {
+  await withStore(async (store) => {
+    const bytes = blob("prepared ahead");
+    const d = describeBytes(bytes, MEDIA);
+    const deferred = new DeferredBlobs(store);
+    let builds = 0;
+    deferred.defer(d, "app files", async () => {
+      builds++;
+      return (await store.put(stream(bytes), MEDIA)).digest;
+    });
+    const chain = chainBlobSources(store, deferred);
+    await chain.prepare!(d);
+    assert.equal(builds, 1);
+    assert.equal(await store.has(d), true, "in the store before anyone opens it");
+    assert.deepEqual(await readBlob(chain, d, "test"), bytes);
+    await chain.prepare!(d); // now the store has it: nothing to do
+    assert.equal(builds, 1);
   });
 });
