@@ -5,29 +5,15 @@
  * digests, the shared cache holds only verified blobs and sound records, and four builds writing
  * into one output layout at once keep all four tags.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { baseLayoutPath } from "./_registry.ts";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startCliProcess, useProcessFixture } from "./_cli_process.ts";
 import { checkCacheDir, checkLayout, skopeoInspect, skopeoSkipReason } from "./_oci_check.ts";
 
-const repo = resolve(import.meta.dirname!, "..", "..");
-const deno = join(repo, "node_modules", ".bin", "deno");
 const skip = await skopeoSkipReason();
-let work: string;
-let base: string;
-
-before(async () => {
-  if (skip) return;
-  work = await mkdtemp(join(tmpdir(), "pycontainer-concurrency-"));
-  base = `oci-layout:${baseLayoutPath()}:bookworm`;
-});
-after(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
-});
+const fx = useProcessFixture("pycontainer-concurrency-", skip);
 
 interface BuildRun {
   code: number | null;
@@ -41,20 +27,10 @@ function buildProcess(args: string[]): Promise<BuildRun> {
 }
 
 /** Runs `pycontainer <args>` in its own process. */
-function cliProcess(args: string[]): Promise<BuildRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(deno, ["run", "-A", join(repo, "cli.ts"), ...args], {
-      cwd: repo,
-      env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => (stderr += String(d)));
-    child.once("error", fail);
-    child.once("close", (code) => done({ code, stdout: stdout.trim(), stderr }));
-  });
+async function cliProcess(args: string[]): Promise<BuildRun> {
+  const { code, stdout, stderr } = await startCliProcess(args, { SOURCE_DATE_EPOCH: "1700000000" })
+    .exited;
+  return { code, stdout, stderr };
 }
 
 /** A project whose content depends only on `variant`: an app and ~1 MB of data files. */
@@ -82,7 +58,7 @@ const args = (context: string, cache: string, output: string, tag: string) => [
   "--context",
   context,
   "--base-image",
-  base,
+  fx.base,
   "--cache-dir",
   cache,
   "--output",
@@ -98,12 +74,12 @@ test(
     timeout: 120_000,
   },
   async () => {
-    const cache = join(work, "cache1");
-    const a1 = await makeProject(join(work, "a1"), "A");
-    const a2 = join(work, "a2");
+    const cache = join(fx.work, "cache1");
+    const a1 = await makeProject(join(fx.work, "a1"), "A");
+    const a2 = join(fx.work, "a2");
     await cp(a1, a2, { recursive: true });
-    const b1 = await makeProject(join(work, "b1"), "B");
-    const b2 = await makeProject(join(work, "b2"), "B");
+    const b1 = await makeProject(join(fx.work, "b1"), "B");
+    const b2 = await makeProject(join(fx.work, "b2"), "B");
     const jobs = [a1, a2, b1, b2].map((dir) => ({ dir, out: `${dir}-out` }));
     // Meanwhile, `cache prune` runs three times: it must neither disturb the builds (temporary
     // files, blobs just written) nor be disturbed by them.
@@ -145,10 +121,10 @@ test("four builds writing one output layout at once keep every tag, from a warm 
   skip,
   timeout: 120_000,
 }, async () => {
-  const cache = join(work, "cache2");
-  const a = await makeProject(join(work, "wa"), "A2");
-  const b = await makeProject(join(work, "wb"), "B2");
-  const out = join(work, "shared-out");
+  const cache = join(fx.work, "cache2");
+  const a = await makeProject(join(fx.work, "wa"), "A2");
+  const b = await makeProject(join(fx.work, "wb"), "B2");
+  const out = join(fx.work, "shared-out");
   const warm = await Promise.all([
     buildProcess(args(a, cache, `${a}-out`, "conc:latest")),
     buildProcess(args(b, cache, `${b}-out`, "conc:latest")),
@@ -191,9 +167,9 @@ test("four builds creating one new output layout at once all succeed", {
   skip,
   timeout: 120_000,
 }, async () => {
-  const cache = join(work, "cache3");
-  const a = await makeProject(join(work, "na"), "A3");
-  const out = join(work, "new-shared-out");
+  const cache = join(fx.work, "cache3");
+  const a = await makeProject(join(fx.work, "na"), "A3");
+  const out = join(fx.work, "new-shared-out");
   const runs = await Promise.all(
     ["t1", "t2", "t3", "t4"].map((tag) => buildProcess(args(a, cache, out, `conc:${tag}`))),
   );

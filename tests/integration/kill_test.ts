@@ -9,35 +9,22 @@
  *
  * The delays come from a seeded PRNG; the seed is logged, and `KILL_TEST_SEED=N` replays a run.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { evictCache } from "../../src/cache/eviction.ts";
 import { baseLayoutPath, pushLayoutToRegistry, run, startRegistry } from "./_registry.ts";
+import { type CliProcess, startCliProcess, useProcessFixture } from "./_cli_process.ts";
 import { checkCacheDir, checkLayout, skopeoInspect, skopeoSkipReason } from "./_oci_check.ts";
 
-const repo = resolve(import.meta.dirname!, "..", "..");
-const deno = join(repo, "node_modules", ".bin", "deno");
 const ROUNDS = 15;
 const BUDGET_MS = 45_000;
 const FILES = 24;
 const FILE_BYTES = 256 * 1024;
 const skip = await skopeoSkipReason();
-let work: string;
-let base: string;
-
-before(async () => {
-  if (skip) return;
-  work = await mkdtemp(join(tmpdir(), "pycontainer-kill-"));
-  base = `oci-layout:${baseLayoutPath()}:bookworm`;
-});
-after(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
-});
+const fx = useProcessFixture("pycontainer-kill-", skip);
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
 function prng(seed: number): () => number {
@@ -63,20 +50,14 @@ function randomBytes(rand: () => number, n: number): Uint8Array {
   return bytes;
 }
 
-interface Started {
-  /** Resolves with the exit code (null when killed) once the process is gone. */
-  exited: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
-  kill(): void;
-}
-
-function startBuild(context: string, cache: string, output: string): Started {
+function startBuild(context: string, cache: string, output: string): CliProcess {
   return startCli([
     "build",
     "--quiet",
     "--context",
     context,
     "--base-image",
-    base,
+    fx.base,
     "--cache-dir",
     cache,
     "--output",
@@ -84,23 +65,8 @@ function startBuild(context: string, cache: string, output: string): Started {
   ]);
 }
 
-function startCli(args: string[]): Started {
-  const child = spawn(deno, ["run", "-A", join(repo, "cli.ts"), ...args], {
-    cwd: repo,
-    env: { ...process.env, NO_COLOR: "1", CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += String(d)));
-  child.stderr.on("data", (d) => (stderr += String(d)));
-  const exited = new Promise<
-    { code: number | null; signal: string | null; stdout: string; stderr: string }
-  >((done, fail) => {
-    child.once("error", fail);
-    child.once("close", (code, signal) => done({ code, signal, stdout: stdout.trim(), stderr }));
-  });
-  return { exited, kill: () => child.kill("SIGKILL") };
+function startCli(args: string[]): CliProcess {
+  return startCliProcess(args, { CI: "true" });
 }
 
 test("builds killed at random moments leave no corrupt cache entry and no half-written layout", {
@@ -110,9 +76,9 @@ test("builds killed at random moments leave no corrupt cache entry and no half-w
   const seed = Number(process.env.KILL_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`kill test seed ${seed} (replay with KILL_TEST_SEED=${seed})`);
   const rand = prng(seed);
-  const project = join(work, "project");
-  const cache = join(work, "cache");
-  const shared = join(work, "out");
+  const project = join(fx.work, "project");
+  const cache = join(fx.work, "cache");
+  const shared = join(fx.work, "out");
   await mkdir(join(project, "data"), { recursive: true });
   await writeFile(join(project, "pyproject.toml"), '[project]\nname = "killme"\nversion = "1"\n');
   await writeFile(join(project, "app.py"), 'print("start")\n');
@@ -142,7 +108,7 @@ test("builds killed at random moments leave no corrupt cache entry and no half-w
       randomBytes(rand, FILE_BYTES),
     );
     await writeFile(join(project, "app.py"), `print("round ${round}")\n`);
-    const output = rand() < 0.3 ? join(work, `out-${round}`) : shared;
+    const output = rand() < 0.3 ? join(fx.work, `out-${round}`) : shared;
     const delay = Math.floor(rand() * buildMs * 1.2);
     const build = startBuild(project, cache, output);
     const timer = setTimeout(() => build.kill(), delay);
@@ -186,14 +152,14 @@ test(
     timeout: 60_000,
   },
   async () => {
-    const project = join(work, "leftover-project");
+    const project = join(fx.work, "leftover-project");
     await mkdir(project, { recursive: true });
     await writeFile(
       join(project, "pyproject.toml"),
       '[project]\nname = "leftover"\nversion = "1"\n',
     );
     await writeFile(join(project, "app.py"), 'print("hi")\n');
-    const output = join(work, "leftover-out");
+    const output = join(fx.work, "leftover-out");
     // Exactly what a killed first write leaves: some verified blobs and a temporary file.
     const bytes = new TextEncoder().encode("a blob copied before the kill");
     const hex = createHash("sha256").update(bytes).digest("hex");
@@ -201,7 +167,7 @@ test(
     await writeFile(join(output, "blobs", "sha256", hex), bytes);
     await writeFile(join(output, "blobs", "sha256", `.${"0".repeat(64)}.1234abcd.tmp`), "part");
     assert.equal((await checkLayout(output)).state, "absent");
-    const r = await startBuild(project, join(work, "leftover-cache"), output).exited;
+    const r = await startBuild(project, join(fx.work, "leftover-cache"), output).exited;
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await checkLayout(output)).state, "complete");
   },
@@ -221,8 +187,8 @@ test(
     try {
       const baseRef = `${registry.host}/base/python:bookworm`;
       await pushLayoutToRegistry(baseLayoutPath(), "bookworm", baseRef);
-      const project = join(work, "push-project");
-      const cache = join(work, "push-cache");
+      const project = join(fx.work, "push-project");
+      const cache = join(fx.work, "push-cache");
       await mkdir(join(project, "data"), { recursive: true });
       await writeFile(
         join(project, "pyproject.toml"),
