@@ -361,14 +361,7 @@ async function _uploadOnce(
       options.onProgress?.({ sent });
       chunk = await next();
     }
-    if (sent !== descriptor.size) _sizeMismatch(descriptor, sent);
-    await _dataRequest(client, target, {
-      method: "PUT",
-      url: withDigest(location, descriptor.digest),
-      body: undefined,
-      headers: {},
-      operation: `finish upload of blob ${blobName} to ${target.repository}`,
-    });
+    await _finishUpload(client, target, descriptor, sent, location);
   } finally {
     await reader.cancel().catch(() => {});
   }
@@ -407,17 +400,29 @@ async function _streamedUpload(
       operation: `upload blob ${blobName} to ${target.repository}`,
       timeoutMs: 30_000 + Math.ceil(descriptor.size / (1024 * 1024)) * MS_PER_MIB,
     });
-    if (sent !== descriptor.size) _sizeMismatch(descriptor, sent);
-    await _dataRequest(client, target, {
-      method: "PUT",
-      url: withDigest(_location(res.response, res.url, target, "upload"), descriptor.digest),
-      body: undefined,
-      headers: {},
-      operation: `finish upload of blob ${blobName} to ${target.repository}`,
-    });
+    const next = _location(res.response, res.url, target, "upload");
+    await _finishUpload(client, target, descriptor, sent, next);
   } finally {
     await counted.cancel().catch(() => {});
   }
+}
+
+/** Checks every byte went up, then closes the session with the digest (`PUT ?digest=`). */
+async function _finishUpload(
+  client: RegistryClient,
+  target: { registry: string; repository: string },
+  descriptor: Descriptor,
+  sent: number,
+  location: string,
+): Promise<void> {
+  if (sent !== descriptor.size) _sizeMismatch(descriptor, sent);
+  await _dataRequest(client, target, {
+    method: "PUT",
+    url: withDigest(location, descriptor.digest),
+    body: undefined,
+    headers: {},
+    operation: `finish upload of blob ${_short(descriptor.digest)} to ${target.repository}`,
+  });
 }
 
 /** One upload data request, not retried by the client: transient failures restart the upload. */
