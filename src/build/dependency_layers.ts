@@ -104,7 +104,10 @@ async function dependencyLayers(
   let installing: Promise<NewLayer[]> | undefined;
   return hit.map((l, i) => {
     deferred.defer(layerDescriptor(l), l.name, async () => {
-      installing ??= install();
+      if (!installing) {
+        installing = install();
+        installing.catch(() => (installing = undefined)); // a later push may try again
+      }
       return (await installing)[i]?.descriptor.digest ?? "(no such layer)";
     });
     return knownLayer(layerCtx, l.name, l, found[i] ? "cached" : "deferred");
