@@ -58,6 +58,8 @@ export { credentialChain } from "./src/registry/credential_chain.ts";
 export { RegistryClient } from "./src/registry/client.ts";
 export type { RegistryClientOptions } from "./src/registry/client.ts";
 export { readOciLayout } from "./src/store/layout_reader.ts";
+export type { BlobSource } from "./src/store/blob_source.ts";
+export type { Descriptor } from "./src/oci/types.ts";
 export { PycontainerError } from "./src/errors.ts";
 export { VERSION } from "./src/version.ts";
 export { main } from "./cli.ts";
