@@ -98,6 +98,33 @@ export async function cli(args: string[], env: Record<string, string>): Promise<
 }
 
 /**
+ * Runs `pycontainer build -C DIR --include-deps` on the fixture's base image and index, with the
+ * fixture's shared cache.
+ *
+ * @param fx The file's fixture.
+ * @param dir The project.
+ * @param extra More flags.
+ * @returns Exit code and output.
+ */
+export function buildWithDeps(
+  fx: DepsFixture,
+  dir: string,
+  extra: string[] = [],
+): Promise<CliRun> {
+  return cli([
+    "build",
+    "-C",
+    dir,
+    "--include-deps",
+    "--base-image",
+    fx.base,
+    "--index-url",
+    fx.index.url,
+    ...extra,
+  ], { PYCONTAINER_CACHE_DIR: join(fx.work, "cache") });
+}
+
+/**
  * Copies a fixture project into the work directory.
  *
  * @param name Fixture directory name under tests/fixtures/e2e.

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runImage } from "./_runtime.ts";
 import { freePort } from "./_registry.ts";
 import {
-  cli,
+  buildWithDeps,
   copyFixture,
   depsSkipReason,
   getWhenUp,
@@ -23,16 +23,7 @@ const fx = useDepsFixture("pycontainer-frameworks-", skip);
 
 async function buildAndServe(fixture: string, expectedCmd: string[], message: string) {
   const dir = await copyFixture(fixture, fx.work);
-  const r = await cli([
-    "build",
-    "-C",
-    dir,
-    "--include-deps",
-    "--base-image",
-    fx.base,
-    "--index-url",
-    fx.index.url,
-  ], { PYCONTAINER_CACHE_DIR: join(fx.work, "cache") });
+  const r = await buildWithDeps(fx, dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^ {2}gunicorn==\d/m);
   const layout = join(dir, "dist", "image");

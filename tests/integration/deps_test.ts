@@ -14,6 +14,7 @@ import { compareVersions } from "../../src/python/pep440_version.ts";
 import { runImage } from "./_runtime.ts";
 import { realIndexDir, startIndexServer } from "../python/_index_server.ts";
 import {
+  buildWithDeps,
   cli,
   copyFixture,
   depsSkipReason,
@@ -27,21 +28,8 @@ import {
 const skip = await depsSkipReason();
 const fx = useDepsFixture("pycontainer-deps-", skip);
 
-const env = () => ({ PYCONTAINER_CACHE_DIR: join(fx.work, "cache") });
-
 async function build(dir: string, extra: string[] = []) {
-  const r = await cli([
-    "build",
-    "-C",
-    dir,
-    "--include-deps",
-    "--base-image",
-    fx.base,
-    "--index-url",
-    fx.index.url,
-    "--json",
-    ...extra,
-  ], env());
+  const r = await buildWithDeps(fx, dir, ["--json", ...extra]);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -66,16 +54,7 @@ test(
   { skip },
   async () => {
     const dir = await copyFixture("fastapi_app", fx.work, "fastapi-nolock");
-    const r = await cli([
-      "build",
-      "-C",
-      dir,
-      "--include-deps",
-      "--base-image",
-      fx.base,
-      "--index-url",
-      fx.index.url,
-    ], env());
+    const r = await buildWithDeps(fx, dir);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /resolved \d+ packages for Python 3\.11/);
     assert.match(r.stderr, /^ {2}fastapi==\d/m);
